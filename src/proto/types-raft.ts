@@ -1,0 +1,102 @@
+/**
+ * TypeScript shapes of raft.proto messages (decoding conventions:
+ * types-common.ts). These are wire shapes; the raft transport converts them
+ * to and from the core types in src/raft/core/types.ts.
+ */
+import type { Method } from './types-common.js';
+
+export enum WireMessageType {
+  MsgHup = 0,
+  MsgBeat = 1,
+  MsgProp = 2,
+  MsgApp = 3,
+  MsgAppResp = 4,
+  MsgVote = 5,
+  MsgVoteResp = 6,
+  MsgSnap = 7,
+  MsgHeartbeat = 8,
+  MsgHeartbeatResp = 9,
+  MsgUnreachable = 10,
+  MsgSnapStatus = 11,
+  MsgCheckQuorum = 12,
+  MsgTransferLeader = 13,
+  MsgTimeoutNow = 14,
+  MsgReadIndex = 15,
+  MsgReadIndexResp = 16,
+  MsgPreVote = 17,
+  MsgPreVoteResp = 18,
+}
+
+export interface WireEntry {
+  term: number;
+  index: number;
+  type: number;
+  data: Buffer;
+}
+
+export interface WireConfState {
+  voters: string[];
+  votersOutgoing: string[];
+  learners: string[];
+}
+
+export interface WireSnapshotMeta {
+  index: number;
+  term: number;
+  confState: WireConfState | null;
+}
+
+export interface WireMessage {
+  type: WireMessageType;
+  to: string;
+  from: string;
+  term: number;
+  logTerm: number;
+  index: number;
+  entries: WireEntry[];
+  commit: number;
+  snapshot: WireSnapshotMeta | null;
+  reject: boolean;
+  rejectHint: number;
+  context: Buffer;
+}
+
+export interface GroupMessages {
+  poolId: number;
+  copysetId: number;
+  messages: WireMessage[];
+}
+
+export interface MessageBatch {
+  fromAddress: string;
+  groups: GroupMessages[];
+}
+
+export interface SendResponse {
+  unknownGroups: GroupMessages[];
+}
+
+export interface SnapshotChunk {
+  poolId: number;
+  copysetId: number;
+  from: string;
+  to: string;
+  term: number;
+  meta: WireSnapshotMeta | null;
+  offset: number;
+  data: Buffer;
+  done: boolean;
+  crc32c: number;
+}
+
+export interface InstallSnapshotResponse {
+  accepted: boolean;
+  receivedBytes: number;
+  error: string;
+}
+
+/** Service `curvefs.raft.RaftTransport`. InstallSnapshot streams requests. */
+export interface RaftTransportMethods {
+  Send: Method<MessageBatch, SendResponse>;
+  InstallSnapshot: Method<SnapshotChunk, InstallSnapshotResponse>;
+}
