@@ -153,8 +153,9 @@ async function connectionExists(id: number): Promise<boolean> {
 /**
  * Unmounts every mount stacked on dir, however stuck its server is; throws
  * (with what each step said) only if dir is still mounted after all steps.
+ * Returns the steps taken, for tests and messages.
  */
-export async function forceUnmount(dir: string): Promise<void> {
+export async function forceUnmount(dir: string): Promise<string[]> {
   const root = path.resolve(dir);
   const log: string[] = [];
   // Mounts can be stacked; each round removes at least the top one or fails.
@@ -173,6 +174,7 @@ export async function forceUnmount(dir: string): Promise<void> {
     if (await isMounted(root)) log.push((await run('umount', ['-l', root])).detail);
   }
   if (await isMounted(root)) throw new Error(`cannot unmount ${root}:\n  ${log.join('\n  ')}`);
+  return log;
 }
 
 /** Synchronous last resort for the exit hook: lazy unmount, abort, remove. */
