@@ -1,0 +1,326 @@
+/**
+ * The state machine of one copyset: the partitions it hosts, the changes
+ * (one Raft entry each) and the reads. Pure and synchronous: no I/O, no
+ * clock, no randomness; `apply` is a function of (state, index, op), so
+ * every replica computes the same state and the same result.
+ *
+ * Idempotence: `appliedIndex` is the last entry applied; an entry at or
+ * below it (replayed after restoring a snapshot) is skipped. Each touched
+ * partition also records the index as its own applied index.
+ *
+ * Operations whose pieces live in several partitions of this copyset
+ * (rename, rmdir's emptiness check) are applied here in one entry.
+ */
+import { assert, unreachable } from '../../src/common/assert.js';
+import { MetaStatusCode } from '../../src/common/meta-status.js';
+import { BATCH_IDS_MAX, PARTITION_ID_COUNT, isUint } from './limits.js';
+import { OpType, type DeleteDentryOp, type MetaOp, type OpResult, type TxLockInfo } from './ops.js';
+import { Partition, type PartitionInfo } from './partition.js';
+import { checkTxStatus, commitRename, prewriteRename, resolveTxLock, type TxStatus } from './partition-tx.js';
+import { renameLocal } from './rename-local.js';
+import {
+  FileType,
+  attrOf,
+  dentryViewOf,
+  viewOf,
+  type ChunkInfo,
+  type DentryView,
+  type FsId,
+  type InodeAttr,
+  type InodeId,
+  type InodeView,
+  type PartitionId,
+} from './types.js';
+
+const status = (s: MetaStatusCode): OpResult => ({ status: s });
+
+export interface ToDeleteEntry {
+  readonly inodeId: InodeId;
+  readonly dtimeSec: number;
+}
+
+export class CopysetStateMachine {
+  appliedIndex = 0;
+  private readonly partitions = new Map<PartitionId, Partition>();
+  /** fsId → its partitions here, sorted by range start (range lookups). */
+  private readonly byFs = new Map<FsId, Partition[]>();
+
+  // ---- changes ----
+
+  /**
+   * Applies the entry at `index`. Returns undefined when the entry was
+   * already applied (index ≤ appliedIndex), otherwise the result for the
+   * proposer. Never throws on a malformed request: it is refused by status.
+   */
+  apply(index: number, op: MetaOp): OpResult | undefined {
+    assert(isUint(index) && index > 0, 'entry index is positive');
+    if (index <= this.appliedIndex) return undefined;
+    this.appliedIndex = index;
+    return this.dispatch(index, op);
+  }
+
+  /** Advances the applied index over an entry that carries no op (a leader's empty entry, a conf change). */
+  applyEmpty(index: number): void {
+    assert(isUint(index) && index > 0, 'entry index is positive');
+    if (index > this.appliedIndex) this.appliedIndex = index;
+  }
+
+  private dispatch(index: number, op: MetaOp): OpResult {
+    if (typeof op !== 'object' || op === null || !isUint(op.fsId) || !isUint(op.partitionId)) {
+      return status(MetaStatusCode.PARAM_ERROR);
+    }
+    if (op.type === OpType.CreatePartition) return this.createPartition(index, op.fsId, op.partitionId, op.start, op.end);
+    const p = this.partitions.get(op.partitionId);
+    if (p === undefined || p.fsId !== op.fsId) return status(MetaStatusCode.PARTITION_NOT_FOUND);
+    p.appliedIndex = index;
+    switch (op.type) {
+      case OpType.DeletePartition:
+        this.removePartition(p);
+        return status(MetaStatusCode.OK);
+      case OpType.CreateRootInode:
+        return p.createRootInode(op);
+      case OpType.CreateInode:
+        return p.createInode(op);
+      case OpType.UpdateInode:
+        return p.updateInode(op);
+      case OpType.DeleteInode:
+        return p.deleteInode(op);
+      case OpType.CreateDentry:
+        return p.createDentry(op);
+      case OpType.DeleteDentry:
+        return this.deleteDentry(p, op);
+      case OpType.Rename:
+        return renameLocal(this, index, p, op);
+      case OpType.AppendChunkInfo:
+        return p.appendChunkInfo(op);
+      case OpType.ReplaceChunkInfo:
+        return p.replaceChunkInfo(op);
+      case OpType.PrewriteRename:
+        return prewriteRename(p, op);
+      case OpType.CommitRename:
+        return commitRename(p, op);
+      case OpType.ResolveTxLock:
+        return resolveTxLock(p, op);
+      default:
+        return unreachable(op, 'op type');
+    }
+  }
+
+  private createPartition(index: number, fsId: FsId, partitionId: PartitionId, start: InodeId, end: InodeId): OpResult {
+    if (!isUint(start) || !isUint(end) || start > end || end - start + 1 > PARTITION_ID_COUNT) {
+      return status(MetaStatusCode.PARAM_ERROR);
+    }
+    if (partitionId === 0 || fsId === 0) return status(MetaStatusCode.PARAM_ERROR);
+    const existing = this.partitions.get(partitionId);
+    if (existing !== undefined) {
+      // A retried create is a success; a different partition under the same id is not.
+      const same = existing.fsId === fsId && existing.start === start && existing.end === end;
+      return status(same ? MetaStatusCode.OK : MetaStatusCode.EXIST);
+    }
+    const siblings = this.byFs.get(fsId) ?? [];
+    if (siblings.some((s) => s.start <= end && start <= s.end)) return status(MetaStatusCode.EXIST);
+    const p = new Partition(fsId, partitionId, start, end);
+    p.appliedIndex = index;
+    this.addPartition(p);
+    return status(MetaStatusCode.OK);
+  }
+
+  /** Adds a partition (apply and snapshot restore). */
+  addPartition(p: Partition): void {
+    assert(!this.partitions.has(p.partitionId), 'partition id is new');
+    this.partitions.set(p.partitionId, p);
+    const list = this.byFs.get(p.fsId) ?? [];
+    list.push(p);
+    list.sort((a, b) => a.start - b.start);
+    this.byFs.set(p.fsId, list);
+  }
+
+  private removePartition(p: Partition): void {
+    this.partitions.delete(p.partitionId);
+    const list = this.byFs.get(p.fsId)!.filter((x) => x !== p);
+    if (list.length === 0) this.byFs.delete(p.fsId);
+    else this.byFs.set(p.fsId, list);
+  }
+
+  private deleteDentry(p: Partition, op: DeleteDentryOp): OpResult {
+    const checked = p.checkDeleteDentry(op);
+    if (!('parentId' in checked)) return checked;
+    if (checked.type === FileType.Directory) {
+      // rmdir: the child's entries live in the partition owning the child's id. When that
+      // partition is here the check is atomic with the delete; otherwise the client checked.
+      const owner = this.partitionOf(p.fsId, checked.inodeId);
+      if (owner !== undefined && owner.dirSize(checked.inodeId) > 0) return status(MetaStatusCode.NOT_EMPTY);
+      if (owner !== undefined && owner.tx.dirLock(checked.inodeId) !== undefined) {
+        return { status: MetaStatusCode.TX_LOCKED, lock: owner.tx.dirLock(checked.inodeId)! };
+      }
+    }
+    p.deleteDentry(checked, op.time);
+    return status(MetaStatusCode.OK);
+  }
+
+  /** Replaces this machine's whole state by another's (snapshot restore into a live object). */
+  resetFrom(other: CopysetStateMachine): void {
+    assert(other !== this, 'reset from another machine');
+    this.partitions.clear();
+    this.byFs.clear();
+    for (const p of other.allPartitions()) this.addPartition(p);
+    this.appliedIndex = other.appliedIndex;
+  }
+
+  // ---- lookups ----
+
+  partition(partitionId: PartitionId): Partition | undefined {
+    return this.partitions.get(partitionId);
+  }
+
+  /** The partition of `fsId` hosted here whose range holds `inodeId`. */
+  partitionOf(fsId: FsId, inodeId: InodeId): Partition | undefined {
+    const list = this.byFs.get(fsId);
+    if (list === undefined) return undefined;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.end < inodeId) lo = mid + 1;
+      else hi = mid;
+    }
+    const p = list[lo];
+    return p !== undefined && p.owns(inodeId) ? p : undefined;
+  }
+
+  allPartitions(): Partition[] {
+    return [...this.partitions.values()].sort((a, b) => a.partitionId - b.partitionId);
+  }
+
+  partitionInfos(): PartitionInfo[] {
+    return this.allPartitions().map((p) => p.info());
+  }
+
+  // ---- reads (linearizable when called after ReadIndex on the leader) ----
+
+  private routed(fsId: FsId, partitionId: PartitionId, inodeId: InodeId): Partition | MetaStatusCode {
+    const p = this.partitions.get(partitionId);
+    if (p === undefined || p.fsId !== fsId) return MetaStatusCode.PARTITION_NOT_FOUND;
+    if (!isUint(inodeId) || !p.owns(inodeId)) return MetaStatusCode.PARTITION_NOT_FOUND;
+    return p;
+  }
+
+  getInode(fsId: FsId, partitionId: PartitionId, inodeId: InodeId, withChunks = true): { status: MetaStatusCode; inode?: InodeView } {
+    const p = this.routed(fsId, partitionId, inodeId);
+    if (typeof p === 'number') return { status: p };
+    const inode = p.inodes.get(inodeId);
+    if (inode === undefined) return { status: MetaStatusCode.NOT_FOUND };
+    return { status: MetaStatusCode.OK, inode: viewOf(inode, withChunks) };
+  }
+
+  /** Attributes of the ids found (missing ids are left out). */
+  batchGetInodeAttr(fsId: FsId, partitionId: PartitionId, inodeIds: readonly InodeId[]): { status: MetaStatusCode; attrs: InodeAttr[] } {
+    const p = this.partitions.get(partitionId);
+    if (p === undefined || p.fsId !== fsId) return { status: MetaStatusCode.PARTITION_NOT_FOUND, attrs: [] };
+    if (!Array.isArray(inodeIds) || inodeIds.length > BATCH_IDS_MAX) return { status: MetaStatusCode.PARAM_ERROR, attrs: [] };
+    const attrs: InodeAttr[] = [];
+    for (const id of inodeIds) {
+      const inode = p.inodes.get(id);
+      if (inode !== undefined) attrs.push(attrOf(inode));
+    }
+    return { status: MetaStatusCode.OK, attrs };
+  }
+
+  batchGetXAttr(
+    fsId: FsId,
+    partitionId: PartitionId,
+    inodeIds: readonly InodeId[],
+  ): { status: MetaStatusCode; xattrs: { inodeId: InodeId; xattrs: Map<string, Uint8Array> }[] } {
+    const p = this.partitions.get(partitionId);
+    if (p === undefined || p.fsId !== fsId) return { status: MetaStatusCode.PARTITION_NOT_FOUND, xattrs: [] };
+    if (!Array.isArray(inodeIds) || inodeIds.length > BATCH_IDS_MAX) return { status: MetaStatusCode.PARAM_ERROR, xattrs: [] };
+    const xattrs: { inodeId: InodeId; xattrs: Map<string, Uint8Array> }[] = [];
+    for (const id of inodeIds) {
+      const inode = p.inodes.get(id);
+      if (inode !== undefined) xattrs.push({ inodeId: id, xattrs: new Map(inode.xattrs ?? []) });
+    }
+    return { status: MetaStatusCode.OK, xattrs };
+  }
+
+  getDentry(
+    fsId: FsId,
+    partitionId: PartitionId,
+    parentId: InodeId,
+    name: string,
+  ): { status: MetaStatusCode; dentry?: DentryView; lock?: TxLockInfo } {
+    const p = this.routed(fsId, partitionId, parentId);
+    if (typeof p === 'number') return { status: p };
+    if (typeof name !== 'string' || name.length === 0) return { status: MetaStatusCode.PARAM_ERROR };
+    const lock = p.tx.lockOn(parentId, name);
+    if (lock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock };
+    const dentry = p.getDentry(parentId, name);
+    if (dentry === undefined) {
+      const parent = p.inodes.get(parentId);
+      if (parent !== undefined && parent.type !== FileType.Directory) return { status: MetaStatusCode.NOT_DIR };
+      return { status: MetaStatusCode.NOT_FOUND };
+    }
+    return { status: MetaStatusCode.OK, dentry: dentryViewOf(fsId, dentry) };
+  }
+
+  /** Entries after `last` in name order; `count` 0 = the default page size. */
+  listDentry(
+    fsId: FsId,
+    partitionId: PartitionId,
+    dirId: InodeId,
+    last: string,
+    count: number,
+    onlyDir: boolean,
+  ): { status: MetaStatusCode; dentries: DentryView[]; lock?: TxLockInfo } {
+    const p = this.routed(fsId, partitionId, dirId);
+    if (typeof p === 'number') return { status: p, dentries: [] };
+    const listed = p.listDentry(dirId, last, count, onlyDir);
+    const dentries = listed.dentries.map((d) => dentryViewOf(fsId, d));
+    return listed.lock === undefined ? { status: listed.status, dentries } : { status: listed.status, dentries, lock: listed.lock };
+  }
+
+  getChunkInfo(
+    fsId: FsId,
+    partitionId: PartitionId,
+    inodeId: InodeId,
+    chunkIndexes: readonly number[],
+  ): { status: MetaStatusCode; chunks: Map<number, ChunkInfo[]>; version: number } {
+    const p = this.routed(fsId, partitionId, inodeId);
+    if (typeof p === 'number') return { status: p, chunks: new Map(), version: 0 };
+    const inode = p.inodes.get(inodeId);
+    if (inode === undefined) return { status: MetaStatusCode.NOT_FOUND, chunks: new Map(), version: 0 };
+    const chunks = new Map<number, ChunkInfo[]>();
+    if (inode.chunks !== null) {
+      const wanted = chunkIndexes.length === 0 ? [...inode.chunks.keys()].sort((a, b) => a - b) : chunkIndexes;
+      for (const index of wanted) {
+        const list = inode.chunks.get(index);
+        if (list !== undefined) chunks.set(index, list.slice());
+      }
+    }
+    return { status: MetaStatusCode.OK, chunks, version: inode.version };
+  }
+
+  checkTxStatus(
+    fsId: FsId,
+    partitionId: PartitionId,
+    startTs: number,
+    nowMs: number,
+  ): { status: MetaStatusCode; txStatus: TxStatus; commitTs: number; isExpired: boolean } {
+    const p = this.partitions.get(partitionId);
+    if (p === undefined || p.fsId !== fsId) {
+      return { status: MetaStatusCode.PARTITION_NOT_FOUND, txStatus: 0, commitTs: 0, isExpired: false };
+    }
+    return checkTxStatus(p, startTs, nowMs);
+  }
+
+  /** Unlinked inodes no client holds open, oldest first (the deletion service's work list). */
+  listToDelete(fsId: FsId, partitionId: PartitionId, limit: number): ToDeleteEntry[] {
+    const p = this.partitions.get(partitionId);
+    if (p === undefined || p.fsId !== fsId) return [];
+    const out: ToDeleteEntry[] = [];
+    for (const [inodeId, dtimeSec] of p.toDelete) {
+      if (out.length >= limit) break;
+      if (p.inodes.get(inodeId)!.openCount === 0) out.push({ inodeId, dtimeSec });
+    }
+    return out;
+  }
+}

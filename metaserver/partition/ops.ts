@@ -1,0 +1,254 @@
+/**
+ * The changes a copyset applies, one Raft entry each. Requests carry every
+ * time they need (the client's clock), so every replica applies them
+ * identically. Reads are not log entries; they are methods of the state
+ * machine called after ReadIndex.
+ *
+ * The numeric op types are part of the log format: never renumber.
+ */
+import type { MetaStatusCode } from '../../src/common/meta-status.js';
+import type { ChunkInfo, DentryView, FileType, FsId, InodeAttr, InodeId, PartitionId, Timespec } from './types.js';
+
+export enum OpType {
+  CreatePartition = 1,
+  DeletePartition = 2,
+  CreateRootInode = 3,
+  CreateInode = 4,
+  UpdateInode = 5,
+  DeleteInode = 6,
+  CreateDentry = 7,
+  DeleteDentry = 8,
+  Rename = 9,
+  AppendChunkInfo = 10,
+  ReplaceChunkInfo = 11,
+  PrewriteRename = 12,
+  CommitRename = 13,
+  ResolveTxLock = 14,
+}
+
+interface Routed {
+  readonly fsId: FsId;
+  readonly partitionId: PartitionId;
+}
+
+export interface CreatePartitionOp extends Routed {
+  readonly type: OpType.CreatePartition;
+  /** First and last inode id of the range (inclusive). */
+  readonly start: InodeId;
+  readonly end: InodeId;
+}
+
+export interface DeletePartitionOp extends Routed {
+  readonly type: OpType.DeletePartition;
+}
+
+export interface CreateRootInodeOp extends Routed {
+  readonly type: OpType.CreateRootInode;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly time: Timespec;
+}
+
+export interface CreateInodeOp extends Routed {
+  readonly type: OpType.CreateInode;
+  readonly fileType: FileType;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly rdev: number;
+  /** Target of a symlink ('' otherwise). */
+  readonly symlink: string;
+  /** The directory the first name will live in (0 = none, e.g. a tmpfile). */
+  readonly parent: InodeId;
+  readonly time: Timespec;
+  readonly xattrs?: ReadonlyMap<string, Uint8Array>;
+}
+
+export enum XattrSetMode {
+  /** Create or replace. */
+  Any = 0,
+  /** XATTR_CREATE: fail with EXIST if present. */
+  Create = 1,
+  /** XATTR_REPLACE: fail with NO_DATA if absent. */
+  Replace = 2,
+}
+
+/** Fields left undefined are not changed. Validation is complete before anything changes. */
+export interface UpdateInodeOp extends Routed {
+  readonly type: OpType.UpdateInode;
+  readonly inodeId: InodeId;
+  /** 0 = unconditional; otherwise VERSION_MISMATCH unless equal to the inode's version. */
+  readonly expectedVersion: number;
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly length?: number;
+  readonly rdev?: number;
+  readonly atime?: Timespec;
+  readonly mtime?: Timespec;
+  readonly ctime?: Timespec;
+  readonly setXattrs?: ReadonlyMap<string, Uint8Array>;
+  readonly xattrSetMode?: XattrSetMode;
+  /** Each must exist (NO_DATA otherwise), as removexattr(2) requires. */
+  readonly removeXattrs?: readonly string[];
+  readonly nlinkDelta?: number;
+  readonly addParents?: readonly InodeId[];
+  readonly removeParents?: readonly InodeId[];
+  readonly openCountDelta?: number;
+}
+
+export interface DeleteInodeOp extends Routed {
+  readonly type: OpType.DeleteInode;
+  readonly inodeId: InodeId;
+}
+
+export interface CreateDentryOp extends Routed {
+  readonly type: OpType.CreateDentry;
+  readonly parentId: InodeId;
+  readonly name: string;
+  readonly inodeId: InodeId;
+  readonly fileType: FileType;
+  readonly time: Timespec;
+}
+
+export interface DeleteDentryOp extends Routed {
+  readonly type: OpType.DeleteDentry;
+  readonly parentId: InodeId;
+  readonly name: string;
+  /** 0 = whatever it points to; otherwise VERSION_MISMATCH if it points elsewhere. */
+  readonly expectedInodeId: InodeId;
+  /** Directory = rmdir (NOT_DIR if not a directory), another type = unlink (IS_DIR on a directory), 0 = either. */
+  readonly fileType: FileType | 0;
+  readonly time: Timespec;
+}
+
+/**
+ * A rename whose every piece lives in this copyset: both parents, the moved
+ * inode (when its parent changes) and a replaced target (and, for a
+ * directory target, its entries). Otherwise the apply refuses with
+ * PARTITION_NOT_FOUND, changing nothing, and the client runs the
+ * cross-partition transaction instead. `partitionId` names the source
+ * parent's partition.
+ */
+export interface RenameOp extends Routed {
+  readonly type: OpType.Rename;
+  readonly srcParentId: InodeId;
+  readonly srcName: string;
+  readonly dstParentId: InodeId;
+  readonly dstName: string;
+  readonly time: Timespec;
+}
+
+export interface AppendChunkInfoOp extends Routed {
+  readonly type: OpType.AppendChunkInfo;
+  readonly inodeId: InodeId;
+  readonly appends: readonly { readonly chunkIndex: number; readonly info: ChunkInfo }[];
+  /** The file length becomes max(current, length): concurrent writers never shrink a file. */
+  readonly length: number;
+  readonly mtime?: Timespec;
+}
+
+/** Compaction commit: the chunk's whole list must equal `expected` exactly, else VERSION_MISMATCH. */
+export interface ReplaceChunkInfoOp extends Routed {
+  readonly type: OpType.ReplaceChunkInfo;
+  readonly inodeId: InodeId;
+  readonly chunkIndex: number;
+  readonly expected: readonly ChunkInfo[];
+  readonly replacement: readonly ChunkInfo[];
+}
+
+/** Identifies the primary dentry of a transaction. */
+export interface DentryKey {
+  readonly fsId: FsId;
+  readonly parentId: InodeId;
+  readonly name: string;
+}
+
+/** A dentry write prewritten under a lock, applied at commit. */
+export interface TxWrite {
+  readonly parentId: InodeId;
+  readonly name: string;
+  readonly isDelete: boolean;
+  /** For a put: the new target. Unused for a delete. */
+  readonly inodeId: InodeId;
+  readonly fileType: FileType;
+  /** What the name must point to at prewrite (0 = must be absent), else TX_CONFLICT. */
+  readonly expectedInodeId: InodeId;
+}
+
+/** An inode change applied at commit (moved inode's parents, replaced target's nlink). */
+export interface TxInodeChange {
+  readonly inodeId: InodeId;
+  readonly nlinkDelta: number;
+  readonly addParents: readonly InodeId[];
+  readonly removeParents: readonly InodeId[];
+}
+
+export interface PrewriteRenameOp extends Routed {
+  readonly type: OpType.PrewriteRename;
+  readonly primary: DentryKey;
+  readonly startTs: number;
+  readonly ttlMs: number;
+  /** Client wall time of the prewrite: judges ttl expiry and becomes the parents' mtime/ctime. */
+  readonly lockTimeMs: number;
+  readonly time: Timespec;
+  readonly writes: readonly TxWrite[];
+  readonly inodeChanges: readonly TxInodeChange[];
+  /** Directories (owned here) that must be empty and stay empty until the end (a replaced directory). */
+  readonly emptyDirs: readonly InodeId[];
+}
+
+export interface CommitRenameOp extends Routed {
+  readonly type: OpType.CommitRename;
+  readonly startTs: number;
+  readonly commitTs: number;
+}
+
+/** Rolls forward (commitTs > 0) or back (commitTs 0) whatever `startTs` left in this partition. */
+export interface ResolveTxLockOp extends Routed {
+  readonly type: OpType.ResolveTxLock;
+  readonly startTs: number;
+  readonly commitTs: number;
+  /** Client wall time: a primary's unexpired lock is never rolled back. */
+  readonly nowMs: number;
+}
+
+export type MetaOp =
+  | CreatePartitionOp
+  | DeletePartitionOp
+  | CreateRootInodeOp
+  | CreateInodeOp
+  | UpdateInodeOp
+  | DeleteInodeOp
+  | CreateDentryOp
+  | DeleteDentryOp
+  | RenameOp
+  | AppendChunkInfoOp
+  | ReplaceChunkInfoOp
+  | PrewriteRenameOp
+  | CommitRenameOp
+  | ResolveTxLockOp;
+
+/** A Percolator lock as a reader meets it. */
+export interface TxLockInfo {
+  readonly primary: DentryKey;
+  readonly startTs: number;
+  readonly ttlMs: number;
+  readonly lockTimeMs: number;
+}
+
+/** What an apply returns to the proposer (the same on every replica). */
+export interface OpResult {
+  readonly status: MetaStatusCode;
+  /** CreateInode / CreateRootInode: the new inode. */
+  readonly inode?: InodeAttr;
+  /** UpdateInode / AppendChunkInfo: the inode's version after the change. */
+  readonly version?: number;
+  /** EXIST from CreateDentry: what the name points to (a retried create can recognise itself). */
+  readonly dentry?: DentryView;
+  /** TX_LOCKED: the lock in the way. */
+  readonly lock?: TxLockInfo;
+  /** Rename: the inode a replaced target pointed to (0 = none). */
+  readonly replacedInodeId?: InodeId;
+}

@@ -1,0 +1,103 @@
+/**
+ * rename(2) in one Raft entry, when everything it touches lives in this
+ * copyset: the source and destination parents (and so both dentries), the
+ * moved inode when its parent changes, the replaced target, and for a
+ * directory target the partition holding its entries. If a piece lives
+ * elsewhere the entry changes nothing and answers PARTITION_NOT_FOUND: the
+ * client then runs the cross-partition transaction (partition-tx.ts).
+ *
+ * POSIX rules: renaming a name onto itself or onto another name of the
+ * same inode does nothing; a directory replaces only an empty directory
+ * (NOT_DIR / NOT_EMPTY), a non-directory never replaces a directory
+ * (IS_DIR); a directory cannot move into itself (PARAM_ERROR). Moving into
+ * a deeper descendant is the client's check (it needs a path walk).
+ */
+import { MetaStatusCode } from '../../src/common/meta-status.js';
+import type { CopysetStateMachine } from './copyset-state-machine.js';
+import { checkName, isTimespec, isUint } from './limits.js';
+import type { OpResult, RenameOp } from './ops.js';
+import type { Partition } from './partition.js';
+import { Dentry, FileType } from './types.js';
+
+const status = (s: MetaStatusCode): OpResult => ({ status: s });
+
+export function renameLocal(sm: CopysetStateMachine, index: number, srcPart: Partition, op: RenameOp): OpResult {
+  for (const name of [op.srcName, op.dstName]) {
+    const s = checkName(name);
+    if (s !== MetaStatusCode.OK) return status(s);
+  }
+  if (!isUint(op.srcParentId) || !isUint(op.dstParentId) || !isTimespec(op.time)) return status(MetaStatusCode.PARAM_ERROR);
+  const dstPart = sm.partitionOf(op.fsId, op.dstParentId);
+  if (dstPart === undefined) return status(MetaStatusCode.PARTITION_NOT_FOUND);
+  const srcParent = srcPart.parentDir(op.srcParentId);
+  if (typeof srcParent === 'number') return status(srcParent);
+  const dstParent = dstPart.parentDir(op.dstParentId);
+  if (typeof dstParent === 'number') return status(dstParent);
+
+  const srcLock = srcPart.tx.lockOn(op.srcParentId, op.srcName);
+  const dstLock = dstPart.tx.lockOn(op.dstParentId, op.dstName) ?? dstPart.tx.dirLock(op.dstParentId);
+  if (srcLock !== undefined || dstLock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock: (srcLock ?? dstLock)! };
+
+  const src = srcPart.getDentry(op.srcParentId, op.srcName);
+  if (src === undefined) return status(MetaStatusCode.NOT_FOUND);
+  const dst = dstPart.getDentry(op.dstParentId, op.dstName);
+  if (op.srcParentId === op.dstParentId && op.srcName === op.dstName) return { status: MetaStatusCode.OK, replacedInodeId: 0 };
+  if (dst !== undefined && dst.inodeId === src.inodeId) return { status: MetaStatusCode.OK, replacedInodeId: 0 };
+  const isDir = src.type === FileType.Directory;
+  if (isDir && op.dstParentId === src.inodeId) return status(MetaStatusCode.PARAM_ERROR);
+
+  const parentChanges = op.srcParentId !== op.dstParentId;
+  const moved = sm.partitionOf(op.fsId, src.inodeId)?.inodes.get(src.inodeId);
+  if (parentChanges && moved === undefined) return status(MetaStatusCode.PARTITION_NOT_FOUND);
+
+  let targetPart: Partition | undefined;
+  if (dst !== undefined) {
+    if (isDir && dst.type !== FileType.Directory) return status(MetaStatusCode.NOT_DIR);
+    if (!isDir && dst.type === FileType.Directory) return status(MetaStatusCode.IS_DIR);
+    targetPart = sm.partitionOf(op.fsId, dst.inodeId);
+    if (targetPart === undefined) return status(MetaStatusCode.PARTITION_NOT_FOUND);
+    if (dst.type === FileType.Directory) {
+      if (targetPart.dirSize(dst.inodeId) > 0) return status(MetaStatusCode.NOT_EMPTY);
+      const lock = targetPart.tx.dirLock(dst.inodeId);
+      if (lock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock };
+    }
+  }
+
+  // Checked: apply. Partitions other than srcPart record this entry as their applied index too.
+  dstPart.appliedIndex = index;
+  srcPart.removeDentry(op.srcParentId, op.srcName);
+  dstPart.putDentry(new Dentry(op.dstParentId, op.dstName, src.inodeId, src.type, 0));
+  const dstParentInode = dstPart.inodes.get(op.dstParentId)!;
+  const replacedDir = dst !== undefined && dst.type === FileType.Directory ? 1 : 0;
+  if (parentChanges) {
+    srcPart.touchParent(srcParent, isDir ? -1 : 0, op.time);
+    dstPart.touchParent(dstParentInode, (isDir ? 1 : 0) - replacedDir, op.time);
+  } else {
+    srcPart.touchParent(srcParent, -replacedDir, op.time);
+  }
+  if (moved !== undefined) {
+    const movedPart = sm.partitionOf(op.fsId, src.inodeId)!;
+    movedPart.appliedIndex = index;
+    if (parentChanges) {
+      const i = moved.parents.indexOf(op.srcParentId);
+      if (i >= 0) moved.parents.splice(i, 1);
+      moved.parents.push(op.dstParentId);
+    }
+    moved.ctimeSec = op.time.sec;
+    moved.ctimeNsec = op.time.nsec;
+    moved.version += 1;
+  }
+  if (dst !== undefined && targetPart !== undefined) {
+    targetPart.appliedIndex = index;
+    const target = targetPart.inodes.get(dst.inodeId);
+    if (target !== undefined) {
+      const i = target.parents.indexOf(op.dstParentId);
+      if (i >= 0) target.parents.splice(i, 1);
+      // A replaced directory loses its name and its "." link; a file loses one link.
+      const delta = dst.type === FileType.Directory ? -target.nlink : -Math.min(1, target.nlink);
+      targetPart.changeNlink(target, delta, op.time);
+      target.version += 1;
+    }
+  }
+  return { status: MetaStatusCode.OK, replacedInodeId: dst?.inodeId ?? 0 };
+}
