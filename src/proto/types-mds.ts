@@ -10,6 +10,12 @@ import type {
   StorageInfo,
 } from './types-common.js';
 
+/** Every MDS reply: the common header plus a human-readable error (mds.proto field 15). */
+export interface MdsReplyHeader extends ReplyHeader {
+  /** Why the status is not OK, for operators; '' on OK. Never contains credentials. */
+  errorMessage: string;
+}
+
 export interface CreateFsRequest {
   fsName: string;
   blockSizeBytes: number;
@@ -21,25 +27,25 @@ export interface CreateFsRequest {
   rootGid: number;
   rootMode: number;
 }
-export interface CreateFsResponse extends ReplyHeader {
+export interface CreateFsResponse extends MdsReplyHeader {
   fsInfo: FsInfo | null;
 }
 
 export interface DeleteFsRequest {
   fsName: string;
 }
-export type DeleteFsResponse = ReplyHeader;
+export type DeleteFsResponse = MdsReplyHeader;
 
 export interface GetFsInfoRequest {
   fsId: number;
   fsName: string;
 }
-export interface GetFsInfoResponse extends ReplyHeader {
+export interface GetFsInfoResponse extends MdsReplyHeader {
   fsInfo: FsInfo | null;
 }
 
 export type ListFsRequest = Record<string, never>;
-export interface ListFsResponse extends ReplyHeader {
+export interface ListFsResponse extends MdsReplyHeader {
   fsInfos: FsInfo[];
 }
 
@@ -47,7 +53,7 @@ export interface MountFsRequest {
   fsName: string;
   mountpoint: Mountpoint | null;
 }
-export interface MountFsResponse extends ReplyHeader {
+export interface MountFsResponse extends MdsReplyHeader {
   fsInfo: FsInfo | null;
   sessionId: string;
   sessionTtlMs: number;
@@ -58,14 +64,14 @@ export interface UmountFsRequest {
   sessionId: string;
   mountpoint: Mountpoint | null;
 }
-export type UmountFsResponse = ReplyHeader;
+export type UmountFsResponse = MdsReplyHeader;
 
 export interface RefreshSessionRequest {
   fsId: number;
   sessionId: string;
   openInodeIds: number[];
 }
-export interface RefreshSessionResponse extends ReplyHeader {
+export interface RefreshSessionResponse extends MdsReplyHeader {
   sessionTtlMs: number;
   fsInfo: FsInfo | null;
 }
@@ -74,13 +80,13 @@ export interface AllocateChunkIdsRequest {
   fsId: number;
   count: number;
 }
-export interface AllocateChunkIdsResponse extends ReplyHeader {
+export interface AllocateChunkIdsResponse extends MdsReplyHeader {
   startChunkId: number;
   count: number;
 }
 
 export type TsoRequest = Record<string, never>;
-export interface TsoResponse extends ReplyHeader {
+export interface TsoResponse extends MdsReplyHeader {
   ts: number;
   timestampMs: number;
 }
@@ -94,7 +100,7 @@ export interface RegisterMetaServerRequest {
   zone: string;
   pool: string;
 }
-export interface RegisterMetaServerResponse extends ReplyHeader {
+export interface RegisterMetaServerResponse extends MdsReplyHeader {
   metaserverId: number;
   token: string;
 }
@@ -134,7 +140,7 @@ export interface CopysetConf {
   peers: Peer[];
 }
 
-export interface MetaServerHeartbeatResponse extends ReplyHeader {
+export interface MetaServerHeartbeatResponse extends MdsReplyHeader {
   copysetConfs: CopysetConf[];
 }
 
@@ -142,21 +148,21 @@ export interface CreatePartitionRequest {
   fsId: number;
   count: number;
 }
-export interface CreatePartitionResponse extends ReplyHeader {
+export interface CreatePartitionResponse extends MdsReplyHeader {
   partitions: PartitionInfo[];
 }
 
 export interface ListPartitionRequest {
   fsId: number;
 }
-export interface ListPartitionResponse extends ReplyHeader {
+export interface ListPartitionResponse extends MdsReplyHeader {
   partitions: PartitionInfo[];
 }
 
 export interface GetCopysetOfPartitionRequest {
   partitionIds: number[];
 }
-export interface GetCopysetOfPartitionResponse extends ReplyHeader {
+export interface GetCopysetOfPartitionResponse extends MdsReplyHeader {
   /** partition id (as a decimal string) → copyset */
   copysetMap: Record<string, CopysetInfo>;
 }
@@ -176,7 +182,7 @@ export interface CopysetServerInfo {
   copysetId: number;
   locations: MetaServerLocation[];
 }
-export interface GetMetaServerListInCopysetsResponse extends ReplyHeader {
+export interface GetMetaServerListInCopysetsResponse extends MdsReplyHeader {
   infos: CopysetServerInfo[];
 }
 
@@ -212,7 +218,7 @@ export interface MetaServerInfo {
 }
 
 export type ListTopologyRequest = Record<string, never>;
-export interface ListTopologyResponse extends ReplyHeader {
+export interface ListTopologyResponse extends MdsReplyHeader {
   pools: PoolInfo[];
   zones: ZoneInfo[];
   metaservers: MetaServerInfo[];
@@ -226,7 +232,7 @@ export interface MdsMember {
 }
 
 export type ClusterStatusRequest = Record<string, never>;
-export interface ClusterStatusResponse extends ReplyHeader {
+export interface ClusterStatusResponse extends MdsReplyHeader {
   isHealthy: boolean;
   mds: MdsMember[];
   metaserverOnline: number;
