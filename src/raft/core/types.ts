@@ -38,6 +38,13 @@ export interface ConfState {
   readonly voters: readonly NodeId[];
   readonly votersOutgoing: readonly NodeId[];
   readonly learners: readonly NodeId[];
+  /**
+   * Voters of the outgoing config being demoted to learners: they become
+   * learners when the joint config is left (absent means none).
+   */
+  readonly learnersNext?: readonly NodeId[];
+  /** In a joint config: leave it automatically once it is applied. */
+  readonly autoLeave?: boolean;
 }
 
 export interface SnapshotMeta {
@@ -87,4 +94,78 @@ export interface RaftStorage {
   firstIndex(): number;
   lastIndex(): number;
   snapshotMeta(): SnapshotMeta;
+}
+
+/** The role of a node (etcd's StateType). */
+export enum StateType {
+  Follower = 0,
+  Candidate = 1,
+  Leader = 2,
+  PreCandidate = 3,
+}
+
+/** Volatile state: not persisted, reported in Ready when it changes. */
+export interface SoftState {
+  /** The leader this node knows of, '' if none. */
+  readonly lead: NodeId | '';
+  readonly raftState: StateType;
+}
+
+/**
+ * A linearizable read's answer: once the state machine has applied `index`,
+ * reads identified by `requestCtx` may be served from it.
+ */
+export interface ReadState {
+  readonly index: number;
+  readonly requestCtx: Uint8Array;
+}
+
+export enum ConfChangeType {
+  AddNode = 0,
+  RemoveNode = 1,
+  AddLearnerNode = 2,
+}
+
+/**
+ * How a ConfChange moves between configurations (etcd's ConfChangeTransition).
+ * Auto: a single voter change is applied directly; anything larger goes
+ * through a joint config which is left automatically. JointImplicit: always
+ * joint, left automatically. JointExplicit: always joint, the application
+ * leaves it by proposing an empty ConfChange.
+ */
+export enum ConfChangeTransition {
+  Auto = 0,
+  JointImplicit = 1,
+  JointExplicit = 2,
+}
+
+export interface ConfChangeSingle {
+  readonly type: ConfChangeType;
+  readonly nodeId: NodeId;
+}
+
+/**
+ * A membership change (etcd's ConfChangeV2). An empty `changes` list means
+ * "leave the joint configuration".
+ */
+export interface ConfChange {
+  readonly transition: ConfChangeTransition;
+  readonly changes: readonly ConfChangeSingle[];
+  /** Opaque to Raft (e.g. the address of an added node). */
+  readonly context: Uint8Array;
+}
+
+/** A snapshot as storage keeps it: metadata plus the state machine image. */
+export interface Snapshot {
+  readonly meta: SnapshotMeta;
+  readonly data: Uint8Array;
+}
+
+export const EMPTY_SNAPSHOT_META: SnapshotMeta = Object.freeze({ index: 0, term: 0, confState: EMPTY_CONF_STATE });
+
+/** Bytes an entry counts for in size limits (payload plus a fixed header estimate). */
+export const ENTRY_OVERHEAD_BYTES = 24;
+
+export function entrySizeBytes(e: Entry): number {
+  return e.data.byteLength + ENTRY_OVERHEAD_BYTES;
 }
