@@ -69,7 +69,7 @@ export class ByteWriter {
 
   /** The bytes written so far (a copy; the writer is reset). */
   take(): Uint8Array {
-    const out = Uint8Array.prototype.slice.call(this.buffer, 0, this.length);
+    const out = new Uint8Array(this.buffer.subarray(0, this.length));
     this.length = 0;
     return out;
   }
@@ -124,7 +124,7 @@ export class ByteReader {
   bytes(): Uint8Array {
     const n = this.uint();
     if (n > this.remaining) throw new CorruptionError('snapshot: byte string runs past the end');
-    const out = Uint8Array.prototype.slice.call(this.buffer, this.offset, this.offset + n);
+    const out = new Uint8Array(this.buffer.subarray(this.offset, this.offset + n));
     this.offset += n;
     return out;
   }

@@ -72,7 +72,13 @@ export class CopysetStateMachine {
     if (op.type === OpType.CreatePartition) return this.createPartition(index, op.fsId, op.partitionId, op.start, op.end);
     const p = this.partitions.get(op.partitionId);
     if (p === undefined || p.fsId !== op.fsId) return status(MetaStatusCode.PARTITION_NOT_FOUND);
-    p.appliedIndex = index;
+    const result = this.dispatchTo(index, p, op);
+    // Only a change moves a partition's applied index: a refused request leaves it as it was.
+    if (result.status === MetaStatusCode.OK) p.appliedIndex = index;
+    return result;
+  }
+
+  private dispatchTo(index: number, p: Partition, op: Exclude<MetaOp, { type: OpType.CreatePartition }>): OpResult {
     switch (op.type) {
       case OpType.DeletePartition:
         this.removePartition(p);
