@@ -1,0 +1,107 @@
+/**
+ * The client's metadata cache (DESIGN §6): inode attributes and dentries,
+ * including negative dentries (a name known not to exist), each with a short
+ * TTL and an entry budget. The VFS drops what its own changes touch, and
+ * drops an inode's attributes on open (close-to-open); other clients' changes
+ * are seen once the TTL runs out. The kernel's attr/entry timeouts are set to
+ * the same TTLs (client/fuse) so both layers age together.
+ *
+ * Time comes from the injected clock (lru-cache's `perf` hook), so tests can
+ * age entries without sleeping.
+ */
+import { LRUCache } from 'lru-cache';
+import { assert } from '../../src/common/assert.js';
+import type { Clock } from '../../src/common/clock.js';
+import type { FileType, InodeAttr, InodeId } from './meta-api.js';
+
+export interface MetaCacheOptions {
+  readonly clock: Clock;
+  readonly attrTtlMs: number;
+  readonly entryTtlMs: number;
+  readonly negativeEntryTtlMs: number;
+  readonly attrEntriesMax: number;
+  readonly dentryEntriesMax: number;
+}
+
+export const META_CACHE_DEFAULTS = {
+  attrTtlMs: 1_000,
+  entryTtlMs: 1_000,
+  negativeEntryTtlMs: 1_000,
+  attrEntriesMax: 100_000,
+  dentryEntriesMax: 100_000,
+} as const;
+
+/** A cached name → inode mapping; `inodeId` 0 marks a negative entry. */
+export interface CachedDentry {
+  readonly inodeId: InodeId;
+  readonly type: FileType | 0;
+}
+
+const NEGATIVE: CachedDentry = Object.freeze({ inodeId: 0, type: 0 });
+
+function dentryKey(parent: InodeId, name: string): string {
+  return `${parent}/${name}`;
+}
+
+export class MetaCache {
+  private readonly attrs: LRUCache<InodeId, InodeAttr>;
+  private readonly dentries: LRUCache<string, CachedDentry>;
+  private readonly negativeEntryTtlMs: number;
+
+  constructor(options: MetaCacheOptions) {
+    assert(options.attrTtlMs >= 0 && options.entryTtlMs >= 0 && options.negativeEntryTtlMs >= 0, 'cache TTLs');
+    assert(options.attrEntriesMax > 0 && options.dentryEntriesMax > 0, 'cache budgets');
+    const perf = { now: () => options.clock.nowMs() };
+    // A TTL of 0 disables caching of that kind: every lookup goes to the metaserver.
+    this.attrs = new LRUCache({ max: options.attrEntriesMax, ttl: Math.max(1, options.attrTtlMs), perf, ttlAutopurge: false });
+    this.dentries = new LRUCache({ max: options.dentryEntriesMax, ttl: Math.max(1, options.entryTtlMs), perf, ttlAutopurge: false });
+    this.isAttrCacheOn = options.attrTtlMs > 0;
+    this.isEntryCacheOn = options.entryTtlMs > 0;
+    this.negativeEntryTtlMs = options.negativeEntryTtlMs;
+  }
+
+  private readonly isAttrCacheOn: boolean;
+  private readonly isEntryCacheOn: boolean;
+
+  getAttr(inodeId: InodeId): InodeAttr | undefined {
+    return this.attrs.get(inodeId);
+  }
+
+  setAttr(attr: InodeAttr): void {
+    if (!this.isAttrCacheOn) return;
+    this.attrs.set(attr.inodeId, attr);
+  }
+
+  dropAttr(inodeId: InodeId): void {
+    this.attrs.delete(inodeId);
+  }
+
+  /** undefined: unknown; inodeId 0: known not to exist. */
+  getDentry(parent: InodeId, name: string): CachedDentry | undefined {
+    return this.dentries.get(dentryKey(parent, name));
+  }
+
+  setDentry(parent: InodeId, name: string, inodeId: InodeId, type: FileType): void {
+    assert(inodeId > 0, 'a positive dentry names an inode');
+    if (!this.isEntryCacheOn) return;
+    this.dentries.set(dentryKey(parent, name), { inodeId, type });
+  }
+
+  setNegative(parent: InodeId, name: string): void {
+    if (this.negativeEntryTtlMs === 0) return;
+    this.dentries.set(dentryKey(parent, name), NEGATIVE, { ttl: this.negativeEntryTtlMs });
+  }
+
+  dropDentry(parent: InodeId, name: string): void {
+    this.dentries.delete(dentryKey(parent, name));
+  }
+
+  clear(): void {
+    this.attrs.clear();
+    this.dentries.clear();
+  }
+
+  get sizes(): { attrs: number; dentries: number } {
+    return { attrs: this.attrs.size, dentries: this.dentries.size };
+  }
+}

@@ -1,0 +1,859 @@
+/**
+ * The VFS: POSIX semantics over the metadata seam (MetaApi) and the file-data
+ * seam (FileDataApi). Path-based because fuse-native is; every call names its
+ * caller, whose credentials the permission rules (posix-permission.ts) judge.
+ *
+ * Each public method returns `Result<T>`: a value or an errno (positive,
+ * from src/common/errno.ts). Refusals found here unwind as VfsFailure and
+ * metadata/storage failures are mapped by `toErrno`; both become values at
+ * the boundary in `run()`, the only try/catch of the class.
+ *
+ * Ordering rules that keep a crash harmless (never a dentry naming a
+ * missing inode, at worst an orphan the fsck collects):
+ * - create/mkdir/symlink/mknod: inode first, then the dentry;
+ * - link: nlink+1 first, then the dentry;
+ * - unlink/rmdir: the dentry first, then nlink-1.
+ *
+ * Known races we accept, as CurveFS does: rmdir and rename-over-a-directory
+ * check emptiness before the metadata change, so an entry created in that
+ * directory by another client in between is orphaned.
+ */
+import { Errno, toErrno } from '../../src/common/errno.js';
+import { fail, MetaError, ok, type Result } from '../../src/common/errors.js';
+import { assert } from '../../src/common/assert.js';
+import { MetaStatusCode } from '../../src/common/meta-status.js';
+import type { Clock } from '../../src/common/clock.js';
+import type { Logger } from '../../src/common/log.js';
+import type { FileData, FileDataApi } from './data-api.js';
+import { FileType, ROOT_INODE_ID, type InodeAttr, type InodeId, type InodeUpdate, type MetaApi, type Timespec } from './meta-api.js';
+import { META_CACHE_DEFAULTS, MetaCache } from './meta-cache.js';
+import { OpenFiles, type FileHandle, type Handle, type OpenInode } from './open-files.js';
+import { checkMknodType, fileTypeOfMode, newInodeOwnership, typeBits } from './posix-mode.js';
+import { checkName, splitParent, splitPath, SYMLINK_BYTES_MAX, NAME_BYTES_MAX } from './posix-name.js';
+import {
+  accessMaskForOpen,
+  checkAccess,
+  checkDeleteFromDirectory,
+  checkSetTimes,
+  chmodResult,
+  chownResult,
+  isOwnerOrRoot,
+  isRoot,
+  modeAfterWrite,
+  R_OK,
+  W_OK,
+  X_OK,
+  type Caller,
+} from './posix-permission.js';
+import { resolveTimeSetting, shouldUpdateAtime, timespecFromMs, type TimeSetting } from './posix-time.js';
+import { check, failWith, VfsFailure } from './vfs-failure.js';
+import {
+  OpenFlags,
+  XATTR_CREATE,
+  XATTR_NAME_BYTES_MAX,
+  XATTR_REPLACE,
+  XATTR_VALUE_BYTES_MAX,
+  type VfsStat,
+  type VfsStatFs,
+} from './vfs-types.js';
+
+export interface VfsOptions {
+  readonly meta: MetaApi;
+  readonly data: FileDataApi;
+  /** Wall clock for file timestamps. */
+  readonly wallClock: Clock;
+  /** Monotonic clock for cache ages. */
+  readonly cacheClock: Clock;
+  readonly attrTtlMs?: number;
+  readonly entryTtlMs?: number;
+  readonly negativeEntryTtlMs?: number;
+  readonly logger?: Logger;
+}
+
+/** Entries per ListDentry page. */
+export const READDIR_PAGE_ENTRIES = 1_000;
+/** A directory listing stops here (bounds memory of one readdir). */
+export const READDIR_ENTRIES_MAX = 10_000_000;
+/** Depth bound of the rename loop check (a deeper tree is refused). */
+export const DIRECTORY_DEPTH_MAX = 4_096;
+/** Retries of a conditional xattr update that lost a race. */
+const XATTR_UPDATE_ATTEMPTS = 8;
+export const STAT_BLOCK_SIZE_BYTES = 1024 * 1024;
+
+export class Vfs {
+  readonly cache: MetaCache;
+  readonly files: OpenFiles;
+  private readonly meta: MetaApi;
+  private readonly data: FileDataApi;
+  private readonly wallClock: Clock;
+  private readonly logger: Logger | undefined;
+
+  constructor(options: VfsOptions) {
+    this.meta = options.meta;
+    this.data = options.data;
+    this.wallClock = options.wallClock;
+    this.logger = options.logger;
+    this.cache = new MetaCache({
+      clock: options.cacheClock,
+      attrTtlMs: options.attrTtlMs ?? META_CACHE_DEFAULTS.attrTtlMs,
+      entryTtlMs: options.entryTtlMs ?? META_CACHE_DEFAULTS.entryTtlMs,
+      negativeEntryTtlMs: options.negativeEntryTtlMs ?? META_CACHE_DEFAULTS.negativeEntryTtlMs,
+      attrEntriesMax: META_CACHE_DEFAULTS.attrEntriesMax,
+      dentryEntriesMax: META_CACHE_DEFAULTS.dentryEntriesMax,
+    });
+    this.files = new OpenFiles(options.data, options.meta);
+  }
+
+  // ---- boundary ----
+
+  private async run<T>(op: string, fn: () => Promise<T>): Promise<Result<T>> {
+    try {
+      return ok(await fn());
+    } catch (error) {
+      if (error instanceof VfsFailure) return fail(error.errno);
+      const errno = toErrno(error);
+      if (errno === Errno.EIO) this.logger?.error({ op, err: error }, 'vfs operation failed');
+      else this.logger?.debug({ op, errno, err: error }, 'vfs operation refused');
+      return fail(errno);
+    }
+  }
+
+  private now(): Timespec {
+    return timespecFromMs(this.wallClock.nowMs());
+  }
+
+  // ---- lookups ----
+
+  private async attrOf(inodeId: InodeId): Promise<InodeAttr> {
+    const cached = this.cache.getAttr(inodeId);
+    if (cached !== undefined) return cached;
+    const attr = await this.meta.getInodeAttr(inodeId);
+    assert(attr.inodeId === inodeId, 'metadata returned the inode asked for');
+    this.cache.setAttr(attr);
+    return attr;
+  }
+
+  private async freshAttrOf(inodeId: InodeId): Promise<InodeAttr> {
+    this.cache.dropAttr(inodeId);
+    return this.attrOf(inodeId);
+  }
+
+  /** The child's inode id and type, or null; checks the parent is a searchable directory. */
+  private async lookupChild(caller: Caller, parent: InodeAttr, name: string): Promise<{ inodeId: InodeId; type: FileType } | null> {
+    if (parent.type !== FileType.Directory) failWith(Errno.ENOTDIR);
+    check(checkAccess(parent, caller, X_OK));
+    const cached = this.cache.getDentry(parent.inodeId, name);
+    if (cached !== undefined) return cached.inodeId === 0 ? null : { inodeId: cached.inodeId, type: cached.type as FileType };
+    const dentry = await this.meta.getDentry(parent.inodeId, name);
+    if (dentry === null) {
+      this.cache.setNegative(parent.inodeId, name);
+      return null;
+    }
+    assert(dentry.inodeId > 0 && dentry.name === name, 'dentry matches its lookup');
+    this.cache.setDentry(parent.inodeId, name, dentry.inodeId, dentry.type);
+    return { inodeId: dentry.inodeId, type: dentry.type };
+  }
+
+  /** Attributes of the named child, or null when absent. A dentry whose inode vanished is absent too. */
+  private async childAttr(caller: Caller, parent: InodeAttr, name: string): Promise<InodeAttr | null> {
+    const child = await this.lookupChild(caller, parent, name);
+    if (child === null) return null;
+    try {
+      return await this.attrOf(child.inodeId);
+    } catch (error) {
+      if (error instanceof MetaError && error.status === MetaStatusCode.NOT_FOUND) {
+        this.cache.dropDentry(parent.inodeId, name);
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  private async walk(caller: Caller, names: readonly string[]): Promise<InodeAttr> {
+    let current = await this.attrOf(ROOT_INODE_ID);
+    for (const name of names) {
+      const next = await this.childAttr(caller, current, name);
+      if (next === null) failWith(Errno.ENOENT);
+      current = next;
+    }
+    return current;
+  }
+
+  private async resolve(caller: Caller, path: string): Promise<InodeAttr> {
+    const names = splitPath(path);
+    if (typeof names === 'number') failWith(names);
+    return this.walk(caller, names);
+  }
+
+  /** The parent directory of a path's last name, and the name (checked as storable). */
+  private async resolveParent(caller: Caller, path: string): Promise<{ parent: InodeAttr; name: string }> {
+    const split = splitParent(path);
+    if (typeof split === 'number') failWith(split);
+    check(checkName(split.name));
+    const parent = await this.walk(caller, split.parent);
+    if (parent.type !== FileType.Directory) failWith(Errno.ENOTDIR);
+    return { parent, name: split.name };
+  }
+
+  private fileHandle(fh: number): FileHandle {
+    const handle = this.files.get(fh);
+    if (handle === undefined || handle.kind !== 'file') failWith(Errno.EBADF);
+    return handle;
+  }
+
+  // ---- attributes ----
+
+  private statOf(attr: InodeAttr): VfsStat {
+    const open = this.files.openInode(attr.inodeId);
+    let size = attr.length;
+    if (attr.type === FileType.Symlink) size = Buffer.byteLength(attr.symlink, 'utf8');
+    else if (open !== undefined) size = open.data.length();
+    const mtime = open?.localMtime ?? attr.mtime;
+    const ctime = open?.localMtime ?? attr.ctime;
+    return {
+      ino: attr.inodeId,
+      mode: typeBits(attr.type) | (attr.mode & 0o7777),
+      nlink: attr.nlink,
+      uid: attr.uid,
+      gid: attr.gid,
+      rdev: attr.rdev,
+      size,
+      blksize: STAT_BLOCK_SIZE_BYTES,
+      blocks: Math.ceil(size / 512),
+      atime: attr.atime,
+      mtime,
+      ctime,
+    };
+  }
+
+  getattr(caller: Caller, path: string): Promise<Result<VfsStat>> {
+    return this.run('getattr', async () => this.statOf(await this.resolve(caller, path)));
+  }
+
+  /** fstat: by handle, so it works on unlinked-but-open files. */
+  fgetattr(_caller: Caller, fh: number): Promise<Result<VfsStat>> {
+    return this.run('fgetattr', async () => {
+      const handle = this.files.get(fh);
+      if (handle === undefined) failWith(Errno.EBADF);
+      return this.statOf(await this.attrOf(handle.inodeId));
+    });
+  }
+
+  access(caller: Caller, path: string, mask: number): Promise<Result<void>> {
+    return this.run('access', async () => {
+      if (mask < 0 || mask > 7) failWith(Errno.EINVAL);
+      check(checkAccess(await this.resolve(caller, path), caller, mask));
+    });
+  }
+
+  statfs(_caller: Caller): Promise<Result<VfsStatFs>> {
+    return this.run('statfs', async () => {
+      const stats = await this.meta.statFs();
+      // An unlimited fs shows 1 PiB and 2^32 inodes so df and installers see room.
+      const totalBytes = stats.capacityBytes > 0 ? stats.capacityBytes : 2 ** 50;
+      const totalInodes = stats.inodeLimit > 0 ? stats.inodeLimit : 2 ** 32 - 1;
+      return {
+        totalBytes: Math.max(totalBytes, stats.usedBytes),
+        freeBytes: Math.max(0, totalBytes - stats.usedBytes),
+        totalInodes: Math.max(totalInodes, stats.inodeCount),
+        freeInodes: Math.max(0, totalInodes - stats.inodeCount),
+        nameBytesMax: NAME_BYTES_MAX,
+        blockSizeBytes: stats.blockSizeBytes,
+      };
+    });
+  }
+
+  /** Applies an attribute update, drops the cached copy, returns fresh attributes. */
+  private async update(inodeId: InodeId, update: InodeUpdate): Promise<void> {
+    try {
+      await this.meta.updateInode(inodeId, update);
+    } finally {
+      this.cache.dropAttr(inodeId);
+    }
+  }
+
+  chmod(caller: Caller, path: string, mode: number): Promise<Result<void>> {
+    return this.run('chmod', async () => {
+      const attr = await this.resolve(caller, path);
+      const result = chmodResult({ mode: typeBits(attr.type) | attr.mode, uid: attr.uid, gid: attr.gid }, caller, mode);
+      check(result.errno);
+      await this.update(attr.inodeId, { mode: result.mode, ctime: this.now() });
+    });
+  }
+
+  chown(caller: Caller, path: string, uid: number, gid: number): Promise<Result<void>> {
+    return this.run('chown', async () => {
+      const attr = await this.resolve(caller, path);
+      const result = chownResult({ mode: typeBits(attr.type) | attr.mode, uid: attr.uid, gid: attr.gid }, caller, uid, gid);
+      check(result.errno);
+      await this.update(attr.inodeId, { uid: result.uid, gid: result.gid, mode: result.mode, ctime: this.now() });
+    });
+  }
+
+  utimens(caller: Caller, path: string, atime: TimeSetting, mtime: TimeSetting): Promise<Result<void>> {
+    return this.run('utimens', async () => {
+      const attr = await this.resolve(caller, path);
+      const isOnlyNow = atime.kind !== 'set' && mtime.kind !== 'set';
+      check(checkSetTimes(attr, caller, isOnlyNow));
+      const now = this.now();
+      const newAtime = resolveTimeSetting(atime, now);
+      const newMtime = resolveTimeSetting(mtime, now);
+      const open = this.files.openInode(attr.inodeId);
+      // An explicit mtime wins over the time of buffered writes (tar, cp -p set it after writing).
+      if (open !== undefined && newMtime !== undefined) {
+        await open.data.flush();
+        open.localMtime = null;
+      }
+      const update: { atime?: Timespec; mtime?: Timespec; ctime: Timespec } = { ctime: now };
+      if (newAtime !== undefined) update.atime = newAtime;
+      if (newMtime !== undefined) update.mtime = newMtime;
+      await this.update(attr.inodeId, update);
+    });
+  }
+
+  // ---- truncate ----
+
+  private async truncateInode(caller: Caller, attr: InodeAttr, length: number): Promise<void> {
+    if (!Number.isSafeInteger(length) || length < 0) failWith(Errno.EINVAL);
+    if (attr.type === FileType.Directory) failWith(Errno.EISDIR);
+    if (attr.type !== FileType.File) failWith(Errno.EINVAL);
+    const open = this.files.openInode(attr.inodeId);
+    if (open !== undefined) {
+      await open.data.truncate(length);
+      open.localMtime = null;
+    } else {
+      const data = await this.openDataBriefly(attr);
+      try {
+        await data.truncate(length);
+      } finally {
+        await data.close();
+      }
+    }
+    const now = this.now();
+    const mode = modeAfterWrite(attr.mode, caller);
+    const update: { mtime: Timespec; ctime: Timespec; mode?: number } = { mtime: now, ctime: now };
+    if (mode !== attr.mode) update.mode = mode;
+    await this.update(attr.inodeId, update);
+  }
+
+  /** A FileData for one truncate of a file no handle has open. */
+  private openDataBriefly(attr: InodeAttr): Promise<FileData> {
+    return this.data.open(attr.inodeId, attr.length);
+  }
+
+  truncate(caller: Caller, path: string, length: number): Promise<Result<void>> {
+    return this.run('truncate', async () => {
+      const attr = await this.resolve(caller, path);
+      if (attr.type === FileType.Directory) failWith(Errno.EISDIR);
+      check(checkAccess(attr, caller, W_OK));
+      await this.truncateInode(caller, await this.freshAttrOf(attr.inodeId), length);
+    });
+  }
+
+  ftruncate(caller: Caller, fh: number, length: number): Promise<Result<void>> {
+    return this.run('ftruncate', async () => {
+      const handle = this.fileHandle(fh);
+      if (!handle.isWritable) failWith(Errno.EINVAL);
+      await this.truncateInode(caller, await this.freshAttrOf(handle.inodeId), length);
+    });
+  }
+
+  // ---- creating names ----
+
+  /**
+   * Creates an inode and its dentry (inode first). If the name got taken
+   * meanwhile, the inode is released again (nlink to 0) and EEXIST raised.
+   */
+  private async createNode(
+    caller: Caller,
+    parent: InodeAttr,
+    name: string,
+    type: FileType,
+    mode: number,
+    rdev: number,
+    symlink: string,
+  ): Promise<InodeAttr> {
+    check(checkAccess(parent, caller, W_OK | X_OK));
+    if ((await this.lookupChild(caller, parent, name)) !== null) failWith(Errno.EEXIST);
+    const owner = newInodeOwnership({ mode: typeBits(FileType.Directory) | parent.mode, uid: parent.uid, gid: parent.gid }, caller, type, mode);
+    const time = this.now();
+    const attr = await this.meta.createInode({
+      type,
+      mode: owner.mode,
+      uid: owner.uid,
+      gid: owner.gid,
+      rdev,
+      symlink,
+      parent: parent.inodeId,
+      time,
+    });
+    assert(attr.type === type && attr.inodeId > 0, 'created inode has the type asked for');
+    try {
+      await this.meta.createDentry({ parentInodeId: parent.inodeId, name, inodeId: attr.inodeId, type }, time);
+    } catch (error) {
+      // Give the orphan back: nlink 0 queues it for deletion (DESIGN §8).
+      const nlinkDelta = type === FileType.Directory ? -2 : -1;
+      await this.meta.updateInode(attr.inodeId, { nlinkDelta, ctime: time }).catch((rollbackError: unknown) => {
+        this.logger?.warn({ inodeId: attr.inodeId, err: rollbackError }, 'orphan inode left for fsck');
+      });
+      throw error;
+    } finally {
+      this.cache.dropAttr(parent.inodeId);
+      this.cache.dropDentry(parent.inodeId, name);
+    }
+    this.cache.setAttr(attr);
+    this.cache.setDentry(parent.inodeId, name, attr.inodeId, type);
+    return attr;
+  }
+
+  mknod(caller: Caller, path: string, mode: number, rdev: number): Promise<Result<void>> {
+    return this.run('mknod', async () => {
+      const type = fileTypeOfMode(mode) ?? ((mode & 0o170000) === 0 ? FileType.File : null);
+      check(checkMknodType(type, caller));
+      assert(type !== null, 'checked above');
+      const { parent, name } = await this.resolveParent(caller, path);
+      const isDevice = type === FileType.Char || type === FileType.Block;
+      await this.createNode(caller, parent, name, type, mode, isDevice ? rdev : 0, '');
+    });
+  }
+
+  mkdir(caller: Caller, path: string, mode: number): Promise<Result<void>> {
+    return this.run('mkdir', async () => {
+      const { parent, name } = await this.resolveParent(caller, path);
+      await this.createNode(caller, parent, name, FileType.Directory, mode & 0o7777, 0, '');
+    });
+  }
+
+  symlink(caller: Caller, target: string, path: string): Promise<Result<void>> {
+    return this.run('symlink', async () => {
+      if (target.length === 0) failWith(Errno.ENOENT);
+      if (Buffer.byteLength(target, 'utf8') > SYMLINK_BYTES_MAX) failWith(Errno.ENAMETOOLONG);
+      const { parent, name } = await this.resolveParent(caller, path);
+      await this.createNode(caller, parent, name, FileType.Symlink, 0o777, 0, target);
+    });
+  }
+
+  readlink(caller: Caller, path: string): Promise<Result<string>> {
+    return this.run('readlink', async () => {
+      const attr = await this.resolve(caller, path);
+      if (attr.type !== FileType.Symlink) failWith(Errno.EINVAL);
+      return attr.symlink;
+    });
+  }
+
+  link(caller: Caller, existingPath: string, newPath: string): Promise<Result<void>> {
+    return this.run('link', async () => {
+      const source = await this.resolve(caller, existingPath);
+      if (source.type === FileType.Directory) failWith(Errno.EPERM);
+      const { parent, name } = await this.resolveParent(caller, newPath);
+      check(checkAccess(parent, caller, W_OK | X_OK));
+      if ((await this.lookupChild(caller, parent, name)) !== null) failWith(Errno.EEXIST);
+      const time = this.now();
+      // nlink first: a crash before the dentry leaves a count too high (a leak), never too low.
+      await this.update(source.inodeId, { nlinkDelta: 1, addParents: [parent.inodeId], ctime: time });
+      try {
+        await this.meta.createDentry({ parentInodeId: parent.inodeId, name, inodeId: source.inodeId, type: source.type }, time);
+      } catch (error) {
+        await this.update(source.inodeId, { nlinkDelta: -1, removeParents: [parent.inodeId], ctime: time });
+        throw error;
+      } finally {
+        this.cache.dropAttr(parent.inodeId);
+        this.cache.dropDentry(parent.inodeId, name);
+      }
+      this.cache.setDentry(parent.inodeId, name, source.inodeId, source.type);
+    });
+  }
+
+  // ---- removing names ----
+
+  /** Removes a name after the permission checks; the dentry goes first, then the link count. */
+  private async removeName(caller: Caller, path: string, isRmdir: boolean): Promise<void> {
+    const { parent, name } = await this.resolveParent(caller, path);
+    const victim = await this.childAttr(caller, parent, name);
+    if (victim === null) failWith(Errno.ENOENT);
+    const isDirectory = victim.type === FileType.Directory;
+    if (isRmdir && !isDirectory) failWith(Errno.ENOTDIR);
+    if (!isRmdir && isDirectory) failWith(Errno.EISDIR);
+    check(checkDeleteFromDirectory(parent, victim, caller));
+    if (isDirectory) {
+      if (victim.inodeId === ROOT_INODE_ID) failWith(Errno.EBUSY);
+      const entries = await this.meta.listDentry(victim.inodeId, '', 1);
+      if (entries.length > 0) failWith(Errno.ENOTEMPTY);
+    }
+    const time = this.now();
+    try {
+      await this.meta.deleteDentry(parent.inodeId, name, victim.type, time);
+    } finally {
+      this.cache.dropDentry(parent.inodeId, name);
+      this.cache.dropAttr(parent.inodeId);
+    }
+    this.cache.setNegative(parent.inodeId, name);
+    await this.update(victim.inodeId, { nlinkDelta: isDirectory ? -2 : -1, removeParents: [parent.inodeId], ctime: time });
+  }
+
+  unlink(caller: Caller, path: string): Promise<Result<void>> {
+    return this.run('unlink', () => this.removeName(caller, path, false));
+  }
+
+  rmdir(caller: Caller, path: string): Promise<Result<void>> {
+    return this.run('rmdir', () => this.removeName(caller, path, true));
+  }
+
+  // ---- rename ----
+
+  /** EINVAL if `directory` is `ancestor` or lies below it (moving a directory into itself). */
+  private async checkNotInside(ancestor: InodeId, directory: InodeAttr): Promise<void> {
+    let current = directory;
+    for (let depth = 0; depth < DIRECTORY_DEPTH_MAX; depth++) {
+      if (current.inodeId === ancestor) failWith(Errno.EINVAL);
+      if (current.inodeId === ROOT_INODE_ID) return;
+      const parentId = current.parents[0];
+      assert(parentId !== undefined && parentId > 0, 'a directory other than the root has a parent');
+      current = await this.freshAttrOf(parentId);
+    }
+    failWith(Errno.ELOOP);
+  }
+
+  rename(caller: Caller, sourcePath: string, targetPath: string): Promise<Result<void>> {
+    return this.run('rename', async () => {
+      const source = await this.resolveParent(caller, sourcePath);
+      const target = await this.resolveParent(caller, targetPath);
+      const moved = await this.childAttr(caller, source.parent, source.name);
+      if (moved === null) failWith(Errno.ENOENT);
+      const replaced = await this.childAttr(caller, target.parent, target.name);
+      // Two names of one inode: POSIX says do nothing and succeed.
+      if (replaced !== null && replaced.inodeId === moved.inodeId) return;
+      check(checkDeleteFromDirectory(source.parent, moved, caller));
+      check(checkAccess(target.parent, caller, W_OK | X_OK));
+      if (replaced !== null) check(checkDeleteFromDirectory(target.parent, replaced, caller));
+      const isDirectory = moved.type === FileType.Directory;
+      if (isDirectory) {
+        if (replaced !== null && replaced.type !== FileType.Directory) failWith(Errno.ENOTDIR);
+        await this.checkNotInside(moved.inodeId, target.parent);
+        // Its ".." changes: that needs write permission on the directory itself.
+        if (source.parent.inodeId !== target.parent.inodeId) check(checkAccess(moved, caller, W_OK));
+      } else if (replaced !== null && replaced.type === FileType.Directory) {
+        failWith(Errno.EISDIR);
+      }
+      if (replaced !== null && replaced.type === FileType.Directory) {
+        const entries = await this.meta.listDentry(replaced.inodeId, '', 1);
+        if (entries.length > 0) failWith(Errno.ENOTEMPTY);
+      }
+      try {
+        await this.meta.rename({
+          srcParent: source.parent.inodeId,
+          srcName: source.name,
+          srcInodeId: moved.inodeId,
+          srcType: moved.type,
+          dstParent: target.parent.inodeId,
+          dstName: target.name,
+          expectedDstInodeId: replaced?.inodeId ?? 0,
+          ...(replaced !== null ? { expectedDstType: replaced.type } : {}),
+          time: this.now(),
+        });
+      } finally {
+        this.cache.dropDentry(source.parent.inodeId, source.name);
+        this.cache.dropDentry(target.parent.inodeId, target.name);
+        this.cache.dropAttr(source.parent.inodeId);
+        this.cache.dropAttr(target.parent.inodeId);
+        this.cache.dropAttr(moved.inodeId);
+        if (replaced !== null) this.cache.dropAttr(replaced.inodeId);
+      }
+      this.cache.setNegative(source.parent.inodeId, source.name);
+      this.cache.setDentry(target.parent.inodeId, target.name, moved.inodeId, moved.type);
+    });
+  }
+
+  // ---- directories ----
+
+  opendir(caller: Caller, path: string, flags: number): Promise<Result<number>> {
+    return this.run('opendir', async () => {
+      const attr = await this.resolve(caller, path);
+      if (attr.type !== FileType.Directory) failWith(Errno.ENOTDIR);
+      check(checkAccess(attr, caller, accessMaskForOpen(flags, OpenFlags.O_ACCMODE, OpenFlags.O_WRONLY, OpenFlags.O_RDWR, OpenFlags.O_TRUNC)));
+      return this.files.addDirectory(attr.inodeId).fh;
+    });
+  }
+
+  /**
+   * All names of a directory (without "." and ".."), with their stats when
+   * they could be fetched in the same pass: pages of ListDentry, then one
+   * BatchGetInodeAttr per page, which also fills the caches so the `stat`
+   * that follows (ls -l) is answered locally.
+   */
+  readdir(caller: Caller, path: string): Promise<Result<{ names: string[]; stats: VfsStat[] }>> {
+    return this.run('readdir', async () => {
+      const directory = await this.resolve(caller, path);
+      if (directory.type !== FileType.Directory) failWith(Errno.ENOTDIR);
+      check(checkAccess(directory, caller, R_OK));
+      const names: string[] = [];
+      const stats: VfsStat[] = [];
+      let last = '';
+      for (let pages = 0; names.length < READDIR_ENTRIES_MAX; pages++) {
+        assert(pages <= READDIR_ENTRIES_MAX / READDIR_PAGE_ENTRIES, 'readdir pages are bounded');
+        const page = await this.meta.listDentry(directory.inodeId, last, READDIR_PAGE_ENTRIES);
+        if (page.length === 0) break;
+        const attrs = new Map((await this.meta.batchGetInodeAttr(page.map((d) => d.inodeId))).map((a) => [a.inodeId, a]));
+        // Progress guard: a page must move past `last`, or the loop would never end.
+        assert(page[page.length - 1]!.name !== last, 'ListDentry resumes after `last`');
+        for (const dentry of page) {
+          last = dentry.name;
+          const attr = attrs.get(dentry.inodeId);
+          // Unlinked between the two calls: leave it out, as a later readdir would.
+          if (attr === undefined) continue;
+          this.cache.setDentry(directory.inodeId, dentry.name, dentry.inodeId, dentry.type);
+          this.cache.setAttr(attr);
+          names.push(dentry.name);
+          stats.push(this.statOf(attr));
+        }
+        if (page.length < READDIR_PAGE_ENTRIES) break;
+      }
+      return { names, stats };
+    });
+  }
+
+  releasedir(_caller: Caller, fh: number): Promise<Result<void>> {
+    return this.run('releasedir', async () => {
+      const handle = this.files.get(fh);
+      if (handle === undefined || handle.kind !== 'directory') failWith(Errno.EBADF);
+      await this.files.release(fh);
+    });
+  }
+
+  /** Directory entries are committed by the metaserver before each call returns: nothing to sync. */
+  fsyncdir(_caller: Caller, fh: number): Promise<Result<void>> {
+    return this.run('fsyncdir', async () => {
+      const handle = this.files.get(fh);
+      if (handle === undefined) failWith(Errno.EBADF);
+    });
+  }
+
+  // ---- files ----
+
+  private async openAttr(caller: Caller, attr: InodeAttr, flags: number, isNew: boolean): Promise<FileHandle> {
+    if (attr.type === FileType.Directory) {
+      if ((flags & OpenFlags.O_ACCMODE) !== OpenFlags.O_RDONLY) failWith(Errno.EISDIR);
+    }
+    if ((flags & OpenFlags.O_DIRECTORY) !== 0 && attr.type !== FileType.Directory) failWith(Errno.ENOTDIR);
+    if (!isNew) check(checkAccess(attr, caller, accessMaskForOpen(flags, OpenFlags.O_ACCMODE, OpenFlags.O_WRONLY, OpenFlags.O_RDWR, OpenFlags.O_TRUNC)));
+    const accessMode = flags & OpenFlags.O_ACCMODE;
+    const handle = await this.files.addFile(attr.inodeId, attr.length, {
+      flags,
+      isReadable: accessMode === OpenFlags.O_RDONLY || accessMode === OpenFlags.O_RDWR,
+      isWritable: accessMode === OpenFlags.O_WRONLY || accessMode === OpenFlags.O_RDWR,
+      isAppend: (flags & OpenFlags.O_APPEND) !== 0,
+    });
+    if ((flags & OpenFlags.O_TRUNC) !== 0 && handle.isWritable && attr.type === FileType.File && !isNew) {
+      try {
+        await this.truncateInode(caller, attr, 0);
+      } catch (error) {
+        await this.files.release(handle.fh);
+        throw error;
+      }
+    }
+    return handle;
+  }
+
+  /** open(2) of an existing file. Attributes are re-read (close-to-open, DESIGN §6). */
+  open(caller: Caller, path: string, flags: number): Promise<Result<number>> {
+    return this.run('open', async () => {
+      const found = await this.resolve(caller, path);
+      const attr = await this.freshAttrOf(found.inodeId);
+      return (await this.openAttr(caller, attr, flags, false)).fh;
+    });
+  }
+
+  /** open(2) with O_CREAT: creates the file unless it exists (EEXIST with O_EXCL). */
+  create(caller: Caller, path: string, mode: number, flags: number): Promise<Result<number>> {
+    return this.run('create', async () => {
+      const { parent, name } = await this.resolveParent(caller, path);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const existing = await this.childAttr(caller, parent, name);
+        if (existing !== null) {
+          if ((flags & OpenFlags.O_EXCL) !== 0) failWith(Errno.EEXIST);
+          return (await this.openAttr(caller, await this.freshAttrOf(existing.inodeId), flags, false)).fh;
+        }
+        try {
+          const attr = await this.createNode(caller, parent, name, FileType.File, mode & 0o7777, 0, '');
+          return (await this.openAttr(caller, attr, flags, true)).fh;
+        } catch (error) {
+          // Lost a race with another creator: open theirs (without O_EXCL).
+          const isTaken = (error instanceof VfsFailure && error.errno === Errno.EEXIST) || (error instanceof MetaError && error.status === MetaStatusCode.EXIST);
+          if (!isTaken || (flags & OpenFlags.O_EXCL) !== 0) throw isTaken ? new VfsFailure(Errno.EEXIST) : error;
+          this.cache.dropDentry(parent.inodeId, name);
+        }
+      }
+      return failWith(Errno.EEXIST);
+    });
+  }
+
+  read(_caller: Caller, fh: number, offset: number, length: number, into: Buffer): Promise<Result<number>> {
+    return this.run('read', async () => {
+      const handle = this.fileHandle(fh);
+      if (!handle.isReadable) failWith(Errno.EBADF);
+      if (!Number.isSafeInteger(offset) || offset < 0) failWith(Errno.EINVAL);
+      assert(length >= 0 && length <= into.length, 'read fits its buffer');
+      const count = await handle.open.data.read(offset, length, into);
+      assert(count >= 0 && count <= length, 'FileData.read returns at most what was asked');
+      await this.touchAtime(handle.open);
+      return count;
+    });
+  }
+
+  /** relatime, at most once per open inode: reads stay free of metadata writes. */
+  private async touchAtime(open: OpenInode): Promise<void> {
+    if (open.hasUpdatedAtime) return;
+    open.hasUpdatedAtime = true;
+    const attr = await this.attrOf(open.inodeId);
+    const now = this.now();
+    if (shouldUpdateAtime(attr, now)) await this.update(open.inodeId, { atime: now });
+  }
+
+  write(caller: Caller, fh: number, offset: number, data: Buffer): Promise<Result<number>> {
+    return this.run('write', async () => {
+      const handle = this.fileHandle(fh);
+      if (!handle.isWritable) failWith(Errno.EBADF);
+      if (!Number.isSafeInteger(offset) || offset < 0) failWith(Errno.EINVAL);
+      const open = handle.open;
+      // No await between reading the length and handing the write over: appends stay ordered.
+      const position = handle.isAppend ? open.data.length() : offset;
+      const isFirstLocalWrite = open.localMtime === null;
+      open.localMtime = this.now();
+      await open.data.write(position, data);
+      if (isFirstLocalWrite && !isRoot(caller)) await this.dropPrivilegeBits(open.inodeId, caller);
+      return data.length;
+    });
+  }
+
+  private async dropPrivilegeBits(inodeId: InodeId, caller: Caller): Promise<void> {
+    const attr = await this.attrOf(inodeId);
+    const mode = modeAfterWrite(attr.mode, caller);
+    if (mode !== attr.mode) await this.update(inodeId, { mode, ctime: this.now() });
+  }
+
+  /** close(2) of one descriptor: flush so another client's open sees the data (close-to-open). */
+  flush(_caller: Caller, fh: number): Promise<Result<void>> {
+    return this.run('flush', async () => {
+      const handle = this.fileHandle(fh);
+      if (handle.isWritable) await this.flushOpen(handle.open);
+    });
+  }
+
+  private async flushOpen(open: OpenInode): Promise<void> {
+    await open.data.flush();
+    // Metadata now holds the length and mtime of what was flushed.
+    open.localMtime = null;
+    this.cache.dropAttr(open.inodeId);
+  }
+
+  fsync(_caller: Caller, fh: number, _isDataOnly: boolean): Promise<Result<void>> {
+    return this.run('fsync', async () => {
+      const handle = this.fileHandle(fh);
+      await handle.open.data.fsync();
+      handle.open.localMtime = null;
+      this.cache.dropAttr(handle.inodeId);
+    });
+  }
+
+  release(_caller: Caller, fh: number): Promise<Result<void>> {
+    return this.run('release', async () => {
+      const handle: Handle | undefined = this.files.get(fh);
+      if (handle === undefined || handle.kind !== 'file') failWith(Errno.EBADF);
+      await this.files.release(fh);
+      this.cache.dropAttr(handle.inodeId);
+    });
+  }
+
+  /** Flushes every open file (before unmount). Returns the first errno met, or 0. */
+  async flushAll(): Promise<number> {
+    let firstErrno = 0;
+    for (const open of this.files.openInodes()) {
+      const result = await this.run('flushAll', () => this.flushOpen(open));
+      if (!result.ok && firstErrno === 0) firstErrno = result.errno;
+    }
+    return firstErrno;
+  }
+
+  // ---- extended attributes ----
+
+  /** Namespace rules: user.* follows the file's permission bits (regular files and directories only); trusted.* is root's. */
+  private checkXattrAccess(caller: Caller, attr: InodeAttr, name: string, isWrite: boolean): void {
+    if (name.length === 0) failWith(Errno.EINVAL);
+    if (Buffer.byteLength(name, 'utf8') > XATTR_NAME_BYTES_MAX) failWith(Errno.ERANGE);
+    if (name.startsWith('user.')) {
+      if (attr.type !== FileType.File && attr.type !== FileType.Directory) failWith(isWrite ? Errno.EPERM : Errno.ENODATA);
+      if (isWrite && attr.type === FileType.Directory && (attr.mode & 0o1000) !== 0 && !isOwnerOrRoot(attr, caller)) failWith(Errno.EPERM);
+      check(checkAccess(attr, caller, isWrite ? W_OK : R_OK));
+      return;
+    }
+    if (name.startsWith('trusted.')) {
+      if (!isRoot(caller)) failWith(isWrite ? Errno.EPERM : Errno.ENODATA);
+      return;
+    }
+    if (name.startsWith('security.')) {
+      if (isWrite && !isOwnerOrRoot(attr, caller)) failWith(Errno.EPERM);
+      return;
+    }
+    // system.* (POSIX ACLs) and unknown namespaces are not supported.
+    failWith(Errno.EOPNOTSUPP);
+  }
+
+  setxattr(caller: Caller, path: string, name: string, value: Buffer, flags: number): Promise<Result<void>> {
+    return this.run('setxattr', async () => {
+      if ((flags & ~(XATTR_CREATE | XATTR_REPLACE)) !== 0 || flags === (XATTR_CREATE | XATTR_REPLACE)) failWith(Errno.EINVAL);
+      if (value.length > XATTR_VALUE_BYTES_MAX) failWith(Errno.E2BIG);
+      const attr = await this.resolve(caller, path);
+      this.checkXattrAccess(caller, attr, name, true);
+      await this.updateXattrs(attr.inodeId, (xattrs) => {
+        if ((flags & XATTR_CREATE) !== 0 && xattrs.has(name)) failWith(Errno.EEXIST);
+        if ((flags & XATTR_REPLACE) !== 0 && !xattrs.has(name)) failWith(Errno.ENODATA);
+        return { setXattrs: new Map([[name, Uint8Array.from(value)]]) };
+      });
+    });
+  }
+
+  /** Read, decide, write conditionally on the version read; retried (bounded) when another writer won. */
+  private async updateXattrs(inodeId: InodeId, decide: (xattrs: ReadonlyMap<string, Uint8Array>) => InodeUpdate): Promise<void> {
+    for (let attempt = 0; attempt < XATTR_UPDATE_ATTEMPTS; attempt++) {
+      const snapshot = await this.meta.getXattrs(inodeId);
+      const update = { ...decide(snapshot.xattrs), ctime: this.now(), expectedVersion: snapshot.version };
+      try {
+        await this.update(inodeId, update);
+        return;
+      } catch (error) {
+        if (!(error instanceof MetaError && error.status === MetaStatusCode.VERSION_MISMATCH)) throw error;
+      }
+    }
+    failWith(Errno.EAGAIN);
+  }
+
+  getxattr(caller: Caller, path: string, name: string): Promise<Result<Buffer>> {
+    return this.run('getxattr', async () => {
+      const attr = await this.resolve(caller, path);
+      this.checkXattrAccess(caller, attr, name, false);
+      const value = (await this.meta.getXattrs(attr.inodeId)).xattrs.get(name);
+      if (value === undefined) failWith(Errno.ENODATA);
+      return Buffer.from(value);
+    });
+  }
+
+  listxattr(caller: Caller, path: string): Promise<Result<string[]>> {
+    return this.run('listxattr', async () => {
+      const attr = await this.resolve(caller, path);
+      const names = [...(await this.meta.getXattrs(attr.inodeId)).xattrs.keys()];
+      // trusted.* is invisible to everyone but root, as on Linux.
+      return names.filter((name) => isRoot(caller) || !name.startsWith('trusted.')).sort();
+    });
+  }
+
+  removexattr(caller: Caller, path: string, name: string): Promise<Result<void>> {
+    return this.run('removexattr', async () => {
+      const attr = await this.resolve(caller, path);
+      this.checkXattrAccess(caller, attr, name, true);
+      await this.updateXattrs(attr.inodeId, (xattrs) => {
+        if (!xattrs.has(name)) failWith(Errno.ENODATA);
+        return { removeXattrs: [name] };
+      });
+    });
+  }
+}
