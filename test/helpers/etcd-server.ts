@@ -8,9 +8,10 @@
  * restart), kill() is a crash (SIGKILL), pause()/resume() freeze it, destroy()
  * is the final teardown that also removes the data directory.
  */
+import fs from 'node:fs';
 import { assert } from '../../src/common/assert.js';
 import { freePort, LOOPBACK_HOST, waitForPortFree } from './ports.js';
-import { startProcess, type ProcessHandle } from './process.js';
+import { isPortTaken, PORT_TAKEN_ATTEMPTS_MAX, startProcess, type ProcessHandle } from './process.js';
 import { makeTempDir, type TempDir } from './tmp.js';
 
 export interface EtcdOptions {
@@ -174,14 +175,21 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
   clusterCounter += 1;
   const name = `curvefs-test-${process.pid}-${clusterCounter}`;
   const dir = await makeTempDir('etcd');
-  const clientPort = await freePort();
-  const peerPort = await freePort();
-  const server = new EtcdServerImpl(name, clientPort, peerPort, dir, options);
-  try {
-    await server.start();
-  } catch (err) {
-    await dir.remove().catch(() => undefined);
-    throw err;
+  // Another process may bind our free ports before etcd does: then try new ports.
+  for (let attempt = 1; ; attempt++) {
+    const server = new EtcdServerImpl(name, await freePort(), await freePort(), dir, options);
+    try {
+      await server.start();
+      return server;
+    } catch (err) {
+      if (attempt < PORT_TAKEN_ATTEMPTS_MAX && isPortTaken(err)) {
+        // A half-started member may have written its WAL for the old peer URL.
+        await fs.promises.rm(dir.path, { recursive: true, force: true });
+        await fs.promises.mkdir(dir.path, { mode: 0o700 });
+        continue;
+      }
+      await dir.remove().catch(() => undefined);
+      throw err;
+    }
   }
-  return server;
 }

@@ -40,26 +40,40 @@ if (mountPoint === undefined) {
 const Fuse = createRequire(import.meta.url)('fuse-native') as FuseConstructor;
 const content = Buffer.from(HELLO_FILE_CONTENT);
 const now = new Date();
-const stat = (mode: number, size: number): Stat => ({ mtime: now, atime: now, ctime: now, nlink: 1, size, mode, uid: 0, gid: 0 });
+const HELLO_PATH = `/${HELLO_FILE_NAME}`;
 
-const ops: Record<string, Callback> = {
-  getattr: (p, cb) => {
-    const done = cb as (err: number | null, st?: Stat) => void;
-    if (p === '/') return done(null, stat(0o40755, 4096));
-    if (p === `/${HELLO_FILE_NAME}`) return done(null, stat(0o100444, content.length));
-    return done(Fuse.ENOENT);
-  },
-  readdir: (p, cb) => (cb as (err: number | null, names?: string[]) => void)(p === '/' ? null : Fuse.ENOENT, p === '/' ? [HELLO_FILE_NAME] : []),
-  open: (p, _flags, cb) => (cb as (err: number, fd?: number) => void)(p === `/${HELLO_FILE_NAME}` ? 0 : Fuse.ENOENT, 42),
-  release: (_p, _fd, cb) => (cb as (err: number) => void)(0),
-  read: (_p, _fd, buf, len, pos, cb) => {
-    const target = buf as Buffer;
-    const start = Math.min(pos as number, content.length);
-    const end = Math.min(start + (len as number), content.length);
-    content.copy(target, 0, start, end);
-    (cb as (bytes: number) => void)(end - start);
-  },
-};
+function stat(mode: number, size: number): Stat {
+  return { mtime: now, atime: now, ctime: now, nlink: 1, size, mode, uid: 0, gid: 0 };
+}
+
+function getattr(p: string, cb: (err: number | null, st?: Stat) => void): void {
+  if (p === '/') return cb(null, stat(0o40755, 4096));
+  if (p === HELLO_PATH) return cb(null, stat(0o100444, content.length));
+  return cb(Fuse.ENOENT);
+}
+
+function readdir(p: string, cb: (err: number | null, names?: string[]) => void): void {
+  if (p === '/') cb(null, [HELLO_FILE_NAME]);
+  else cb(Fuse.ENOENT);
+}
+
+function open(p: string, _flags: number, cb: (err: number, fd?: number) => void): void {
+  if (p === HELLO_PATH) cb(0, 42);
+  else cb(Fuse.ENOENT);
+}
+
+function release(_p: string, _fd: number, cb: (err: number) => void): void {
+  cb(0);
+}
+
+function read(_p: string, _fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void): void {
+  const start = Math.min(pos, content.length);
+  const end = Math.min(start + len, content.length);
+  content.copy(buf, 0, start, end);
+  cb(end - start);
+}
+
+const ops = { getattr, readdir, open, release, read } as unknown as Record<string, Callback>;
 
 const fuse = new Fuse(mountPoint, ops, { force: true, mkdir: false, fsname: 'curvefs-test-hello' });
 fuse.mount((err) => {

@@ -13,6 +13,8 @@ export {
   ProcessHandle,
   OutputRing,
   PartStartError,
+  isPortTaken,
+  PORT_TAKEN_ATTEMPTS_MAX,
   type ReadyProbe,
   type SpawnOptions,
   type ExitInfo,

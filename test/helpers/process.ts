@@ -438,6 +438,14 @@ export function httpGet(url: string, timeoutMs: number): Promise<HttpAnswer> {
   });
 }
 
+/** How many fresh ports a helper tries when another process took the one it picked. */
+export const PORT_TAKEN_ATTEMPTS_MAX = 3;
+
+/** True when a part failed to start because its port was in use (taken between pick and bind). */
+export function isPortTaken(err: unknown): boolean {
+  return err instanceof PartStartError && /EADDRINUSE|address already in use/i.test(err.outputTail);
+}
+
 /** Spawns without waiting for readiness. */
 export function spawnProcess(options: SpawnOptions): ProcessHandle {
   return new ProcessHandle(options);

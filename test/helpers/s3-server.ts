@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { assert } from '../../src/common/assert.js';
 import { freePort, LOOPBACK_HOST, waitForPortFree } from './ports.js';
-import { startProcess, type ProcessHandle } from './process.js';
+import { isPortTaken, PORT_TAKEN_ATTEMPTS_MAX, startProcess, type ProcessHandle } from './process.js';
 import { makeTempDir, type TempDir } from './tmp.js';
 
 export interface S3ServerOptions {
@@ -186,13 +186,16 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const bucket = options.bucket ?? freshBucketName();
   assert(isValidBucketName(bucket), `invalid S3 bucket name: ${bucket}`);
   const dir = await makeTempDir('s3rver');
-  const port = await freePort();
-  const server = new S3ServerImpl(port, bucket, dir, options.readyTimeoutMs ?? READY_TIMEOUT_MS_DEFAULT);
-  try {
-    await server.start();
-  } catch (err) {
-    await dir.remove().catch(() => undefined);
-    throw err;
+  // Another process may bind our free port before s3rver does: then try a new port.
+  for (let attempt = 1; ; attempt++) {
+    const server = new S3ServerImpl(await freePort(), bucket, dir, options.readyTimeoutMs ?? READY_TIMEOUT_MS_DEFAULT);
+    try {
+      await server.start();
+      return server;
+    } catch (err) {
+      if (attempt < PORT_TAKEN_ATTEMPTS_MAX && isPortTaken(err)) continue;
+      await dir.remove().catch(() => undefined);
+      throw err;
+    }
   }
-  return server;
 }

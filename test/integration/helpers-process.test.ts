@@ -16,6 +16,7 @@ import {
   freePort,
   freePorts,
   isPortFree,
+  isPortTaken,
   makeTempDir,
   OutputRing,
   parseMountInfo,
@@ -205,3 +206,27 @@ for (const mode of ['exit', 'throw', 'sigterm', 'sigkill'] as const) {
     assert.equal(await waitDead(sleeperPid, 3_000), true, `sleeper ${sleeperPid} survived ${mode}`);
   });
 }
+
+test('process: a port taken between pick and bind is recognised (helpers then pick a new one)', async () => {
+  const port = await freePort();
+  const thief = net.createServer();
+  await listen(thief, port);
+  try {
+    const script = `require('net').createServer().listen(${port}, '127.0.0.1', () => console.log('up'))`;
+    const failure = await startProcess({
+      name: 'late-binder',
+      command: process.execPath,
+      args: ['-e', script],
+      ready: { kind: 'line', pattern: /^up$/ },
+      readyTimeoutMs: 5_000,
+    }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    assert.ok(failure instanceof PartStartError, 'the part could not bind');
+    assert.equal(isPortTaken(failure), true);
+    assert.equal(isPortTaken(new Error('EADDRINUSE')), false, 'only a part start failure counts');
+  } finally {
+    await close(thief);
+  }
+});
