@@ -146,7 +146,7 @@ export class MdsCore {
     if (!this.options.election.isActing()) {
       return reply(MetaStatusCode.REDIRECTED, 'this MDS is not the leader', this.options.election.leaderAddress());
     }
-    if (this.state === null) return reply(MetaStatusCode.UNAVAILABLE, 'the MDS leader is still loading its state');
+    if (this.state === null) return reply(MetaStatusCode.OVERLOAD, 'the MDS leader is still loading its state; retry shortly');
     return { state: this.state, generation: this.generation };
   }
 

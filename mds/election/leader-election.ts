@@ -23,7 +23,12 @@ export class SoleLeaderElection implements LeaderElection {
   private listeners: Array<(isLeading: boolean) => void> = [];
   private running = false;
 
-  constructor(private readonly address: string) {}
+  constructor(private address: string) {}
+
+  /** The advertised address, once the server knows its port. */
+  setAddress(address: string): void {
+    this.address = address;
+  }
 
   isActing(): boolean {
     return this.running;
