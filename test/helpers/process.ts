@@ -115,7 +115,8 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', killAllLiveSync);
+  // Prepended: children die before other exit hooks remove their data directories.
+  process.prependListener('exit', killAllLiveSync);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
       killAllLiveSync();
