@@ -46,7 +46,11 @@ export class BatchCounter {
   take(count: number): Promise<number> {
     assert(Number.isSafeInteger(count) && count >= 1, `take count ${count}`);
     return this.mutex.run(async () => {
-      if (this.limit - this.next < count) await this.reserve(count);
+      // A reset() may land while reserve() awaits the store: check again after each reservation.
+      for (let attempt = 0; this.limit - this.next < count; attempt++) {
+        if (attempt >= RESERVE_ATTEMPTS_MAX) throw new CurveError('CURVEFS_ERR_UNAVAILABLE', `counter ${this.key}: batch kept being reset`);
+        await this.reserve(count);
+      }
       const start = this.next;
       this.next += count;
       assert(this.next <= this.limit, 'taken values lie inside the reserved batch');
