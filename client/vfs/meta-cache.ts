@@ -51,10 +51,11 @@ export class MetaCache {
   constructor(options: MetaCacheOptions) {
     assert(options.attrTtlMs >= 0 && options.entryTtlMs >= 0 && options.negativeEntryTtlMs >= 0, 'cache TTLs');
     assert(options.attrEntriesMax > 0 && options.dentryEntriesMax > 0, 'cache budgets');
-    const perf = { now: () => options.clock.nowMs() };
+    // +1: lru-cache reads a start time of 0 as "no TTL", and a manual clock starts at 0.
+    const perf = { now: () => options.clock.nowMs() + 1 };
     // A TTL of 0 disables caching of that kind: every lookup goes to the metaserver.
-    this.attrs = new LRUCache({ max: options.attrEntriesMax, ttl: Math.max(1, options.attrTtlMs), perf, ttlAutopurge: false });
-    this.dentries = new LRUCache({ max: options.dentryEntriesMax, ttl: Math.max(1, options.entryTtlMs), perf, ttlAutopurge: false });
+    this.attrs = new LRUCache({ max: options.attrEntriesMax, ttl: Math.max(1, options.attrTtlMs), perf, ttlAutopurge: false, ttlResolution: 0 });
+    this.dentries = new LRUCache({ max: options.dentryEntriesMax, ttl: Math.max(1, options.entryTtlMs), perf, ttlAutopurge: false, ttlResolution: 0 });
     this.isAttrCacheOn = options.attrTtlMs > 0;
     this.isEntryCacheOn = options.entryTtlMs > 0;
     this.negativeEntryTtlMs = options.negativeEntryTtlMs;
