@@ -228,11 +228,17 @@ export class RpcClient<M extends { [K in keyof M]: Method<unknown, unknown> }> {
     try {
       let isDone = false;
       void result.then(() => (isDone = true));
-      for await (const message of requests) {
-        if (isDone) break;
-        if (!call.write(message)) {
-          await Promise.race([new Promise((resolve) => call.once('drain', resolve)), result]);
+      try {
+        for await (const message of requests) {
+          if (isDone) break;
+          if (!call.write(message)) {
+            await Promise.race([new Promise((resolve) => call.once('drain', resolve)), result]);
+          }
         }
+      } catch (error) {
+        // The request source failed: abandon the call rather than send a truncated stream.
+        call.cancel();
+        throw error;
       }
       call.end();
       const outcome = await result;

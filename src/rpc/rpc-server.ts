@@ -60,6 +60,13 @@ export interface ServerStreamHandler<Req, Res> {
 }
 export interface ClientStreamHandler<Req, Res> {
   clientStream(requests: AsyncIterable<Req>, context: CallContext): Promise<MessageInit<Res>>;
+  /**
+   * Recognises the protocol's last message (e.g. SnapshotChunk.done). A
+   * cancelled client stream looks like a normal end of stream to a grpc-js
+   * server, so with this set the requests iterable throws (and the call gets
+   * INVALID_ARGUMENT) when the stream ends without it. Strongly advised.
+   */
+  isLastMessage?(request: Req): boolean;
 }
 export type AnyHandler<Req, Res> = UnaryHandler<Req, Res> | ServerStreamHandler<Req, Res> | ClientStreamHandler<Req, Res>;
 
@@ -77,6 +84,9 @@ export interface ServiceOptions<M> {
 
 /** Raised inside a client-stream iterator when one message failed to decode. */
 class MalformedRequestError extends Error {}
+
+/** Raised inside a client-stream iterator when the stream ended before its last message. */
+class StreamCancelledError extends Error {}
 
 export class RpcServer {
   private readonly server: Server;
@@ -191,6 +201,7 @@ export class RpcServer {
   ): Promise<void> {
     const request = call.request;
     if (request instanceof MalformedMessage) {
+      this.logger.debug({ method: name, peer: call.getPeer(), reason: request.reason }, 'malformed request');
       callback({ code: Status.INVALID_ARGUMENT, details: request.reason });
       return;
     }
@@ -261,17 +272,24 @@ export class RpcServer {
   ): Promise<void> {
     const context = this.context(name, call);
     async function* requests(): AsyncGenerator<unknown, void, undefined> {
+      let isComplete = handler.isLastMessage === undefined;
       for await (const message of call as AsyncIterable<unknown>) {
         if (message instanceof MalformedMessage) throw new MalformedRequestError(message.reason);
+        assert(!isComplete || handler.isLastMessage === undefined, `${name}: message after the last one`);
+        if (handler.isLastMessage?.(message) === true) isComplete = true;
         yield message;
       }
+      // A client cancel reaches grpc-js servers as an ordinary end of stream
+      // first (and as 'cancelled' a moment later), so only a protocol-level
+      // last-message marker tells a complete stream from a truncated one.
+      if (!isComplete) throw new StreamCancelledError(`${name}: stream ended before its last message`);
     }
     try {
       const reply = await handler.clientStream(requests(), context.context);
       assert(reply !== undefined && reply !== null, `${name} returned no reply`);
       callback(null, reply);
     } catch (error) {
-      if (error instanceof MalformedRequestError) {
+      if (error instanceof MalformedRequestError || error instanceof StreamCancelledError) {
         callback({ code: Status.INVALID_ARGUMENT, details: error.message });
         return;
       }

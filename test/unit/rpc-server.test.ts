@@ -242,4 +242,66 @@ describe('streaming', () => {
     assert.equal(reply.accepted, true);
     assert.equal(reply.receivedBytes, 64 * 64 * 1024);
   });
+
+  test('client stream: a failing request source cancels the call; the server never sees it complete', async () => {
+    const server = new RpcServer();
+    let completed = 0;
+    let truncated = 0;
+    let firstReceived!: () => void;
+    const isFirstReceived = new Promise<void>((resolve) => (firstReceived = resolve));
+    server.addService(raftTransportService(), {
+      InstallSnapshot: {
+        async clientStream(chunks) {
+          let received = 0;
+          try {
+            for await (const chunk of chunks) {
+              received += chunk.data.length;
+              firstReceived();
+            }
+          } catch (error) {
+            truncated++;
+            throw error;
+          }
+          completed++;
+          return { accepted: true, receivedBytes: received };
+        },
+        isLastMessage: (chunk) => chunk.done,
+      },
+    });
+    await started(server);
+    const client = new RpcClient(raftTransportService(), { addresses: [server.address] });
+    cleanups.push(() => client.close());
+    async function* failing(): AsyncGenerator<MessageInit<SnapshotChunk>> {
+      yield { offset: 0, data: Buffer.alloc(10) };
+      await isFirstReceived; // the server is mid-stream when the source fails
+      throw new Error('disk read failed');
+    }
+    await assert.rejects(client.clientStream('InstallSnapshot', failing()), /disk read failed/);
+    for (let i = 0; i < 100 && truncated === 0; i++) await delay(10);
+    const reply = await client.clientStream('InstallSnapshot', [{ offset: 0, data: Buffer.alloc(3), done: true }]);
+    assert.equal(reply.receivedBytes, 3);
+    assert.equal(completed, 1, 'the cancelled stream never completed on the server');
+    assert.equal(truncated, 1);
+  });
+
+  test('server stream: a request missing a required id gets one PARAM_ERROR message', async () => {
+    const server = new RpcServer();
+    server.addService(
+      metaServerService(),
+      {
+        GetChunkInfo: {
+          async *serverStream() {
+            yield { version: 1 };
+          },
+        },
+      },
+      { requiredIds: ['poolId', 'copysetId', 'partitionId', 'fsId'] },
+    );
+    await started(server);
+    const client = new RpcClient(metaServerService(), { addresses: [server.address] });
+    cleanups.push(() => client.close());
+    const replies = [];
+    for await (const reply of client.serverStream('GetChunkInfo', { poolId: 1, copysetId: 1, fsId: 1, inodeId: 2 })) replies.push(reply.status);
+    assert.deepEqual(replies, [MetaStatusCode.PARAM_ERROR]);
+  });
 });
