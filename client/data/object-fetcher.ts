@@ -1,0 +1,103 @@
+/**
+ * Where the bytes of an object come from, nearest first: data this client
+ * has not uploaded yet (memory, or the write-back staging directory), the
+ * in-memory block cache (lru-cache), the disk read cache, the object store.
+ * Whole-object fetches are shared between concurrent readers (one GET per
+ * key in flight) and fill the caches; ranged fetches (random reads) GET only
+ * the bytes asked for. GETs are bounded by a semaphore.
+ */
+import { LRUCache } from 'lru-cache';
+import { assert } from '../../src/common/assert.js';
+import { CorruptionError } from '../../src/common/errors.js';
+import type { ObjectStore } from '../../src/object/object-store.js';
+import type { DiskReadCache } from './disk-read-cache.js';
+import { Semaphore } from './semaphore.js';
+import type { WriteBackCache } from './write-back-cache.js';
+
+export class ObjectFetcher {
+  private readonly blocks: LRUCache<string, Buffer>;
+  private readonly inflight = new Map<string, Promise<Buffer>>();
+  private readonly gets: Semaphore;
+  /** Objects of flushes still being uploaded, by key (set by the writer). */
+  readonly unuploaded = new Map<string, Buffer>();
+  private prefetchesQueued = 0;
+
+  constructor(
+    private readonly store: ObjectStore,
+    memoryCacheBytes: number,
+    readConcurrency: number,
+    private readonly diskCache: DiskReadCache | null,
+    private readonly staged: WriteBackCache | null,
+    private readonly prefetchQueueMax = 64,
+  ) {
+    this.blocks = new LRUCache<string, Buffer>({ maxSize: Math.max(1, memoryCacheBytes), sizeCalculation: (b) => Math.max(1, b.length) });
+    this.gets = new Semaphore(readConcurrency);
+  }
+
+  /** Puts an object this client just wrote into the memory cache (read-after-write). */
+  remember(key: string, data: Buffer): void {
+    if (data.length <= this.blocks.maxSize) this.blocks.set(key, data);
+  }
+
+  get cachedBytes(): number {
+    return this.blocks.calculatedSize;
+  }
+
+  /**
+   * Bytes [offset, offset + length) of object `key`. `whole` asks for the
+   * whole object to be fetched and cached (sequential reads, small objects).
+   */
+  async read(key: string, offset: number, length: number, whole: boolean): Promise<Buffer> {
+    const local = this.unuploaded.get(key) ?? this.blocks.get(key);
+    if (local !== undefined) return slice(key, local, offset, length);
+    if (this.staged !== null) {
+      const data = await this.staged.readStaged(key);
+      if (data !== null) {
+        this.remember(key, data);
+        return slice(key, data, offset, length);
+      }
+    }
+    if (whole || this.inflight.has(key)) return slice(key, await this.fetchWhole(key), offset, length);
+    if (this.diskCache !== null) {
+      const cached = await this.diskCache.read(key, { offset, length });
+      if (cached !== null) return cached;
+    }
+    const data = await this.gets.run(() => this.store.get(key, { offset, length }));
+    if (data.length !== length) throw new CorruptionError(`object ${key} is shorter than its chunk info says`);
+    return data;
+  }
+
+  /** Starts a whole-object fetch in the background (read-ahead); errors are left to the real read. */
+  prefetch(key: string): void {
+    if (this.unuploaded.has(key) || this.blocks.has(key) || this.inflight.has(key)) return;
+    if (this.prefetchesQueued >= this.prefetchQueueMax) return;
+    this.prefetchesQueued++;
+    this.fetchWhole(key)
+      .catch(() => undefined)
+      .finally(() => {
+        this.prefetchesQueued--;
+      });
+  }
+
+  private fetchWhole(key: string): Promise<Buffer> {
+    const existing = this.inflight.get(key);
+    if (existing !== undefined) return existing;
+    const p = (async () => {
+      const fromDisk = this.diskCache === null ? null : await this.diskCache.read(key);
+      const data = fromDisk ?? (await this.gets.run(() => this.store.get(key)));
+      this.remember(key, data);
+      if (fromDisk === null && this.diskCache !== null) this.diskCache.offer(key, data);
+      return data;
+    })().finally(() => {
+      this.inflight.delete(key);
+    });
+    this.inflight.set(key, p);
+    return p;
+  }
+}
+
+function slice(key: string, data: Buffer, offset: number, length: number): Buffer {
+  if (offset + length > data.length) throw new CorruptionError(`object ${key} is shorter than its chunk info says`);
+  assert(offset >= 0 && length >= 0, 'slice bounds');
+  return data.subarray(offset, offset + length);
+}
