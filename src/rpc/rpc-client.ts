@@ -163,7 +163,11 @@ export class RpcClient<M extends { [K in keyof M]: Method<unknown, unknown> }> {
   ): Promise<ResponseOf<M, K>> {
     const reply = await this.call(method, request, options);
     const status = statusOf(reply);
-    if (status !== MetaStatusCode.OK) throw new MetaError(status, `${method}: ${MetaStatusCode[status] ?? status}`);
+    if (status !== MetaStatusCode.OK) {
+      const detail = (reply as { errorMessage?: unknown }).errorMessage;
+      const suffix = typeof detail === 'string' && detail !== '' ? `: ${detail}` : '';
+      throw new MetaError(status, `${method}: ${MetaStatusCode[status] ?? status}${suffix}`);
+    }
     return reply;
   }
 

@@ -301,10 +301,17 @@ export class RpcServer {
     }
   }
 
-  /** A MetaError becomes a reply status; anything else INTERNAL (logged, details withheld). */
-  private errorReply(name: string, error: unknown): { status: MetaStatusCode; leaderHint: string } | { code: Status; details: string } {
+  /**
+   * A MetaError becomes a reply status (its message goes into errorMessage,
+   * which replies that lack the field simply drop); anything else becomes
+   * INTERNAL, logged here with its stack, details withheld from the client.
+   */
+  private errorReply(
+    name: string,
+    error: unknown,
+  ): { status: MetaStatusCode; leaderHint: string; errorMessage: string } | { code: Status; details: string } {
     if (error instanceof MetaError) {
-      return { status: error.status, leaderHint: error instanceof RedirectError ? error.leaderHint : '' };
+      return { status: error.status, leaderHint: error instanceof RedirectError ? error.leaderHint : '', errorMessage: error.message };
     }
     this.logger.error({ err: error, method: name }, 'rpc handler failed');
     return { code: Status.INTERNAL, details: `${name}: internal error` };

@@ -113,7 +113,7 @@ describe('RpcServer', () => {
     const server = new RpcServer({ logger });
     server.addService(mdsService(), {
       DeleteFs: () => {
-        throw new MetaError(MetaStatusCode.FS_BUSY);
+        throw new MetaError(MetaStatusCode.FS_BUSY, 'fs a is mounted');
       },
       ListFs: () => {
         throw new TypeError('boom in handler');
@@ -125,6 +125,8 @@ describe('RpcServer', () => {
     cleanups.push(() => client.close());
     const busy = await client.call('DeleteFs', { fsName: 'a' });
     assert.equal(busy.status, MetaStatusCode.FS_BUSY);
+    assert.equal(busy.errorMessage, 'fs a is mounted');
+    await assert.rejects(client.callOk('DeleteFs', { fsName: 'a' }), (error: unknown) => error instanceof MetaError && error.status === MetaStatusCode.FS_BUSY && /fs a is mounted/.test(error.message));
     await assert.rejects(client.call('ListFs', {}), (error: unknown) => error instanceof RpcError && error.grpcCode === Status.INTERNAL && !/boom/.test(error.message));
     await delay(50);
     assert.ok(lines.some((line) => line.includes('boom in handler') && line.includes('rpc handler failed')), lines.join('\n'));
