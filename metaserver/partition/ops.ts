@@ -210,8 +210,10 @@ export interface ResolveTxLockOp extends Routed {
   readonly type: OpType.ResolveTxLock;
   readonly startTs: number;
   readonly commitTs: number;
-  /** Client wall time: a primary's unexpired lock is never rolled back. */
+  /** Client wall time: a primary's unexpired lock is never rolled back by a resolver. */
   readonly nowMs: number;
+  /** The transaction's own client aborting it: its locks go regardless of ttl. */
+  readonly byOwner?: boolean;
 }
 
 export type MetaOp =

@@ -96,7 +96,7 @@ export function resolveTxLock(p: Partition, op: ResolveTxLockOp): OpResult {
     p.tx.record(op.startTs, 0, op.nowMs);
     return status(MetaStatusCode.OK);
   }
-  if (isPrimaryHere(tx) && op.nowMs < tx.lockTimeMs + tx.ttlMs) {
+  if (op.byOwner !== true && isPrimaryHere(tx) && op.nowMs < tx.lockTimeMs + tx.ttlMs) {
     return { status: MetaStatusCode.TX_LOCKED, lock: { primary: tx.primary, startTs: tx.startTs, ttlMs: tx.ttlMs, lockTimeMs: tx.lockTimeMs } };
   }
   p.tx.remove(op.startTs);

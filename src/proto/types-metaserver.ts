@@ -57,6 +57,7 @@ export interface Inode extends InodeAttr {
   xattrs: Record<string, Buffer>;
   chunks: ChunkMap;
   dtime: number;
+  openCount: number;
 }
 
 export interface XAttr {
@@ -109,6 +110,7 @@ export interface ListDentryRequest extends RequestHeader {
 }
 export interface ListDentryResponse extends AppliedReply {
   dentries: Dentry[];
+  lock: TxLock | null;
 }
 
 export interface CreateDentryRequest extends RequestHeader {
@@ -116,7 +118,10 @@ export interface CreateDentryRequest extends RequestHeader {
   timeSec: number;
   timeNs: number;
 }
-export type CreateDentryResponse = AppliedReply;
+export interface CreateDentryResponse extends AppliedReply {
+  existing: Dentry | null;
+  lock: TxLock | null;
+}
 
 export interface DeleteDentryRequest extends RequestHeader {
   parentInodeId: number;
@@ -124,6 +129,7 @@ export interface DeleteDentryRequest extends RequestHeader {
   type: FsFileType;
   timeSec: number;
   timeNs: number;
+  expectedInodeId: number;
 }
 export type DeleteDentryResponse = AppliedReply;
 
@@ -195,6 +201,10 @@ export interface UpdateInodeRequest extends RequestHeader {
   addParents: number[];
   removeParents: number[];
   expectedVersion: number;
+  /** 0 = create or replace, 1 = XATTR_CREATE, 2 = XATTR_REPLACE. */
+  xattrSetMode: number;
+  openCountDelta: number;
+  rdev: number;
 }
 export interface UpdateInodeResponse extends AppliedReply {
   version: number;
@@ -233,14 +243,45 @@ export interface ReplaceChunkInfoRequest extends RequestHeader {
 }
 export type ReplaceChunkInfoResponse = AppliedReply;
 
+export interface RenameRequest extends RequestHeader {
+  srcParentInodeId: number;
+  srcName: string;
+  dstParentInodeId: number;
+  dstName: string;
+  timeSec: number;
+  timeNs: number;
+}
+export interface RenameResponse extends AppliedReply {
+  replacedInodeId: number;
+  lock: TxLock | null;
+}
+
+export interface TxWrite {
+  parentInodeId: number;
+  name: string;
+  isDelete: boolean;
+  inodeId: number;
+  type: FsFileType;
+  expectedInodeId: number;
+}
+
+export interface TxInodeChange {
+  inodeId: number;
+  nlinkDelta: number;
+  addParents: number[];
+  removeParents: number[];
+}
+
 export interface PrewriteRenameRequest extends RequestHeader {
   primary: DentryKey | null;
   startTs: number;
   ttlMs: number;
   lockTimeMs: number;
-  writes: Dentry[];
-  nlinkDeltas: number[];
-  inodeIds: number[];
+  writes: TxWrite[];
+  inodeChanges: TxInodeChange[];
+  emptyDirs: number[];
+  timeSec: number;
+  timeNs: number;
 }
 export interface PrewriteRenameResponse extends AppliedReply {
   conflictingLock: TxLock | null;
@@ -276,6 +317,7 @@ export interface ResolveTxLockRequest extends RequestHeader {
   key: DentryKey | null;
   startTs: number;
   commitTs: number;
+  nowMs: number;
 }
 export type ResolveTxLockResponse = AppliedReply;
 
@@ -333,6 +375,7 @@ export interface MetaServerMethods {
   AppendChunkInfo: Method<AppendChunkInfoRequest, AppendChunkInfoResponse>;
   GetChunkInfo: Method<GetChunkInfoRequest, GetChunkInfoResponse>;
   ReplaceChunkInfo: Method<ReplaceChunkInfoRequest, ReplaceChunkInfoResponse>;
+  Rename: Method<RenameRequest, RenameResponse>;
   PrewriteRename: Method<PrewriteRenameRequest, PrewriteRenameResponse>;
   CommitRename: Method<CommitRenameRequest, CommitRenameResponse>;
   CheckTxStatus: Method<CheckTxStatusRequest, CheckTxStatusResponse>;
