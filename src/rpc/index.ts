@@ -14,6 +14,7 @@ export {
   type ResponseOf,
   type RpcClientOptions,
 } from './rpc-client.js';
+export { RpcMetrics, rpcMetrics } from './rpc-metrics.js';
 export { errorCodeForGrpcStatus, isGrpcFailure, RpcError, type GrpcFailure } from './rpc-error.js';
 export {
   RpcServer,

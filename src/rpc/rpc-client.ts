@@ -18,7 +18,7 @@
 import { Metadata, status as Status, type ClientReadableStream, type MethodDefinition } from '@grpc/grpc-js';
 import { assert } from '../common/assert.js';
 import { MonotonicClock, type Clock } from '../common/clock.js';
-import { MetaError } from '../common/errors.js';
+import { CurveError, MetaError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import { MetaStatusCode } from '../common/meta-status.js';
 import { SystemRandom, type Random } from '../common/random.js';
@@ -31,6 +31,7 @@ import { LeaderTracker } from './leader-tracker.js';
 import { isRedirectStatus } from './leader-redirect.js';
 import { decideRetry, type AttemptOutcome } from './retry-policy.js';
 import { errorCodeForGrpcStatus, isGrpcFailure, RpcError } from './rpc-error.js';
+import { rpcMetrics, type RpcMetrics } from './rpc-metrics.js';
 
 export const ATTEMPTS_DEFAULT_MAX = 10;
 
@@ -55,6 +56,8 @@ export interface RpcClientOptions<M> {
   /** Message size limit of its own pool (bytes). Default 16 MiB. */
   readonly maxMessageBytes?: number;
   readonly logger?: Logger;
+  /** Default: the process-wide RpcMetrics (src/common/metrics.ts registry). */
+  readonly metrics?: RpcMetrics;
 }
 
 export interface CallOptions {
@@ -103,6 +106,7 @@ export class RpcClient<M extends { [K in keyof M]: Method<unknown, unknown> }> {
   private readonly totalTimeoutMs: number;
   private readonly maxAttempts: number;
   private readonly logger: Logger;
+  private readonly metrics: RpcMetrics;
   private isClosed = false;
 
   constructor(
@@ -120,6 +124,7 @@ export class RpcClient<M extends { [K in keyof M]: Method<unknown, unknown> }> {
     this.totalTimeoutMs = options.totalTimeoutMs ?? TOTAL_TIMEOUT_DEFAULT_MS;
     this.maxAttempts = options.maxAttempts ?? ATTEMPTS_DEFAULT_MAX;
     this.logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? rpcMetrics();
     assert(this.timeoutMs > 0 && this.totalTimeoutMs > 0, 'timeouts must be positive');
     assert(Number.isSafeInteger(this.maxAttempts) && this.maxAttempts >= 1, `maxAttempts ${this.maxAttempts}`);
     for (const name of this.idempotent) assert(name in service.definition, `unknown method ${name}`);
@@ -286,8 +291,27 @@ export class RpcClient<M extends { [K in keyof M]: Method<unknown, unknown> }> {
     };
   }
 
-  /** The retry loop shared by unary and server-streaming calls. */
+  /** The retry loop shared by unary and server-streaming calls, measured. */
   private async withRetries<T>(
+    plan: CallPlan,
+    attempt: (address: string, timeoutMs: number) => Promise<AttemptResult<T>>,
+  ): Promise<T> {
+    const labels = { service: this.service.name, method: plan.method };
+    const stopTimer = this.metrics.clientSeconds.startTimer(labels);
+    try {
+      const value = await this.retryLoop(plan, attempt);
+      this.metrics.clientCalls.inc({ ...labels, result: 'ok' });
+      return value;
+    } catch (error) {
+      const result = error instanceof MetaError ? 'meta_error' : errorLabel(error);
+      this.metrics.clientCalls.inc({ ...labels, result });
+      throw error;
+    } finally {
+      stopTimer();
+    }
+  }
+
+  private async retryLoop<T>(
     plan: CallPlan,
     attempt: (address: string, timeoutMs: number) => Promise<AttemptResult<T>>,
   ): Promise<T> {
@@ -329,6 +353,7 @@ export class RpcClient<M extends { [K in keyof M]: Method<unknown, unknown> }> {
         shouldSleep = true;
       }
       this.logger.debug({ method: plan.method, address, attempts, decision: decision.action }, 'rpc retry');
+      this.metrics.clientRetries.inc({ service: this.service.name, method: plan.method, reason: decision.action });
       if (!shouldSleep) continue;
       triedSinceSleep.clear();
       const delayMs = this.backoff.delayMs(retries++);
@@ -465,6 +490,11 @@ interface OpenStream<T> {
   readonly iterator: AsyncIterator<T>;
   readonly call: ClientReadableStream<T>;
   readonly address: string;
+}
+
+/** The metrics label of a thrown error: its CurveError code, lower-cased without the prefix. */
+function errorLabel(error: unknown): string {
+  return CurveError.is(error) ? error.code.replace(/^CURVEFS_ERR_/, '').toLowerCase() : 'other';
 }
 
 /** A function, not an inline check: TypeScript would keep a narrowing across awaits. */

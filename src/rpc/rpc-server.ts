@@ -31,6 +31,7 @@ import { MetaStatusCode } from '../common/meta-status.js';
 import { MalformedMessage, type Method, type MessageInit, type TypedService } from '../proto/index.js';
 import { MESSAGE_BYTES_DEFAULT } from './channel-pool.js';
 import { RedirectError } from './leader-redirect.js';
+import { rpcMetrics, type RpcMetrics } from './rpc-metrics.js';
 
 export const SHUTDOWN_GRACE_DEFAULT_MS = 2_000;
 
@@ -43,6 +44,8 @@ export interface RpcServerOptions {
   readonly maxMessageBytes?: number;
   readonly shutdownGraceMs?: number;
   readonly logger?: Logger;
+  /** Default: the process-wide RpcMetrics (src/common/metrics.ts registry). */
+  readonly metrics?: RpcMetrics;
 }
 
 export interface CallContext {
@@ -94,6 +97,7 @@ export class RpcServer {
   private readonly requestedPort: number;
   private readonly shutdownGraceMs: number;
   private readonly logger: Logger;
+  private readonly metrics: RpcMetrics;
   private boundPort = -1;
   private isShutDown = false;
 
@@ -102,6 +106,7 @@ export class RpcServer {
     this.requestedPort = options.port ?? 0;
     this.shutdownGraceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_DEFAULT_MS;
     this.logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? rpcMetrics();
     const maxMessageBytes = options.maxMessageBytes ?? MESSAGE_BYTES_DEFAULT;
     assert(Number.isSafeInteger(this.requestedPort) && this.requestedPort >= 0 && this.requestedPort <= 65_535, `port ${this.requestedPort}`);
     assert(Number.isSafeInteger(maxMessageBytes) && maxMessageBytes > 0, `maxMessageBytes ${maxMessageBytes}`);
@@ -181,15 +186,42 @@ export class RpcServer {
       assert(!definition.responseStream, `${name}: bidirectional streams are not supported`);
       assert(typeof handler === 'object' && 'clientStream' in handler, `${name} needs a clientStream handler`);
       return (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-        void this.runClientStream(name, call, callback, handler);
+        void this.runClientStream(name, call, this.measured(serviceName, method, callback), handler);
     }
     if (definition.responseStream) {
       assert(typeof handler === 'object' && 'serverStream' in handler, `${name} needs a serverStream handler`);
-      return (call: ServerWritableStream<unknown, unknown>) => void this.runServerStream(name, call, handler, requiredIds);
+      return (call: ServerWritableStream<unknown, unknown>) => {
+        const record = this.measured(serviceName, method, () => undefined);
+        call.once('finish', () => record(null, {}));
+        void this.runServerStream(name, call, handler, requiredIds, record);
+      };
     }
     assert(typeof handler === 'function', `${name} needs a unary handler function`);
     return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-      void this.runUnary(name, call, callback, handler, requiredIds);
+      void this.runUnary(name, call, this.measured(serviceName, method, callback), handler, requiredIds);
+  }
+
+  /**
+   * Wraps a reply callback to count the outcome once: the reply's status name
+   * (OK, NOT_FOUND...) or the gRPC status name (INVALID_ARGUMENT, INTERNAL).
+   */
+  private measured(service: string, method: string, callback: sendUnaryData<unknown>): sendUnaryData<unknown> {
+    const stopTimer = this.metrics.serverSeconds.startTimer({ service, method });
+    let isRecorded = false;
+    return (error, value) => {
+      if (!isRecorded) {
+        isRecorded = true;
+        stopTimer();
+        const status = (value as { status?: unknown } | null | undefined)?.status;
+        const code = error
+          ? (Status[error.code ?? Status.UNKNOWN] ?? 'UNKNOWN')
+          : typeof status === 'number'
+            ? (MetaStatusCode[status] ?? String(status))
+            : 'OK';
+        this.metrics.serverHandled.inc({ service, method, code });
+      }
+      callback(error, value);
+    };
   }
 
   private async runUnary(
@@ -229,13 +261,16 @@ export class RpcServer {
     call: ServerWritableStream<unknown, unknown>,
     handler: ServerStreamHandler<unknown, unknown>,
     requiredIds: readonly string[],
+    record: sendUnaryData<unknown>,
   ): Promise<void> {
     const request = call.request;
     if (request instanceof MalformedMessage) {
+      record({ code: Status.INVALID_ARGUMENT, details: request.reason });
       call.emit('error', { code: Status.INVALID_ARGUMENT, details: request.reason });
       return;
     }
     if (missingId(request, requiredIds) !== null) {
+      record(null, { status: MetaStatusCode.PARAM_ERROR });
       // grpc-js end() takes trailing metadata, not a message: write, then end.
       call.write({ status: MetaStatusCode.PARAM_ERROR, leaderHint: '' });
       call.end();
@@ -246,6 +281,7 @@ export class RpcServer {
     try {
       for await (const reply of handler.serverStream(request, context.context)) {
         if (context.context.signal.aborted) break;
+        if (count === 0) record(null, reply);
         count++;
         if (!call.write(reply)) await waitDrain(call, context.context.signal);
       }
@@ -254,8 +290,10 @@ export class RpcServer {
     } catch (error) {
       const status = this.errorReply(name, error);
       if ('code' in status) {
+        record(status);
         call.emit('error', status);
       } else {
+        record(null, status);
         call.write(status);
         call.end();
       }

@@ -14,7 +14,8 @@ import {
   type MessageInit,
   type SnapshotChunk,
 } from '../../src/proto/index.js';
-import { RpcClient, RpcError, RpcServer, notLeader } from '../../src/rpc/index.js';
+import { Registry } from 'prom-client';
+import { RpcClient, RpcError, RpcMetrics, RpcServer, notLeader } from '../../src/rpc/index.js';
 import { delay, mdsClient } from './rpc-test-support.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -183,6 +184,32 @@ describe('RpcServer', () => {
     await stuck.shutdown();
     assert.ok(performance.now() - before < 1_000);
     assert.ok((await hanging) instanceof RpcError);
+  });
+});
+
+describe('metrics', () => {
+  test('client and server count calls by outcome, and retries by reason', async () => {
+    const register = new Registry();
+    const metrics = new RpcMetrics(register);
+    const server = new RpcServer({ metrics });
+    let calls = 0;
+    server.addService(mdsService(), {
+      Tso: () => (calls++ === 0 ? { status: MetaStatusCode.OVERLOAD } : { ts: 1 }),
+      GetFsInfo: () => ({ status: MetaStatusCode.FS_NOT_FOUND }),
+    });
+    await started(server);
+    const client = mdsClient([server.address], { metrics });
+    cleanups.push(() => client.close());
+    await client.call('Tso', {});
+    await client.call('GetFsInfo', { fsId: 1 });
+    await assert.rejects(client.call('ListFs', {}));
+    const text = await register.metrics();
+    assert.match(text, /curvefs_rpc_server_handled_total\{service="curvefs.mds.Mds",method="Tso",code="OVERLOAD"\} 1/);
+    assert.match(text, /curvefs_rpc_server_handled_total\{service="curvefs.mds.Mds",method="Tso",code="OK"\} 1/);
+    assert.match(text, /curvefs_rpc_server_handled_total\{service="curvefs.mds.Mds",method="GetFsInfo",code="FS_NOT_FOUND"\} 1/);
+    assert.match(text, /curvefs_rpc_client_retries_total\{service="curvefs.mds.Mds",method="Tso",reason="same-address"\} 1/);
+    assert.match(text, /curvefs_rpc_client_calls_total\{service="curvefs.mds.Mds",method="Tso",result="ok"\} 1/);
+    assert.match(text, /curvefs_rpc_client_calls_total\{service="curvefs.mds.Mds",method="ListFs",result="rpc"\} 1/);
   });
 });
 
