@@ -92,3 +92,64 @@ export class ReferenceChunkIdAllocator implements ChunkIdAllocator {
     return first;
   }
 }
+
+/**
+ * TEST DOUBLE with a disk: the reference store and the id counter saved to a
+ * JSON file (temp + fsync + rename) after every change, so a writer process
+ * killed with SIGKILL leaves exactly the metadata it committed (crash tests).
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+
+export class PersistentReferenceMetadata implements ChunkInfoStore, ChunkIdAllocator {
+  private constructor(
+    private readonly path: string,
+    readonly store: ReferenceChunkInfoStore,
+    private nextId: number,
+  ) {}
+
+  static open(path: string): PersistentReferenceMetadata {
+    let text: string | null = null;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      text = null;
+    }
+    if (text === null) return new PersistentReferenceMetadata(path, new ReferenceChunkInfoStore(), 1);
+    const json = JSON.parse(text) as { nextId: number; store: Parameters<typeof ReferenceChunkInfoStore.fromJSON>[0] };
+    return new PersistentReferenceMetadata(path, ReferenceChunkInfoStore.fromJSON(json.store), json.nextId);
+  }
+
+  private save(): void {
+    const temp = `${this.path}.tmp`;
+    const fd = openSync(temp, 'w');
+    writeSync(fd, JSON.stringify({ nextId: this.nextId, store: this.store.toJSON() }));
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(temp, this.path);
+  }
+
+  getChunkInfos(inodeId: number, chunkIndex: number): Promise<ChunkInfo[]> {
+    return this.store.getChunkInfos(inodeId, chunkIndex);
+  }
+
+  async appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number): Promise<void> {
+    await this.store.appendChunkInfos(inodeId, records, newLength);
+    this.save();
+  }
+
+  async truncate(inodeId: number, newLength: number, zeroRecords: readonly ChunkInfoAppend[]): Promise<void> {
+    await this.store.truncate(inodeId, newLength, zeroRecords);
+    this.save();
+  }
+
+  async allocate(count: number): Promise<number> {
+    const first = this.nextId;
+    this.nextId += count;
+    this.save();
+    return first;
+  }
+
+  lengthOf(inodeId: number): number {
+    return this.store.lengthOf(inodeId);
+  }
+}

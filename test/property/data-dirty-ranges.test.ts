@@ -1,0 +1,59 @@
+/** Dirty-range coalescing against a byte-array model. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ChunkDirty } from '../../client/data/dirty-ranges.js';
+import { ReadAheadPolicy } from '../../client/data/read-ahead-policy.js';
+
+test('dirty ranges hold exactly the written bytes, merged, and charge only new bytes', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(500), fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 255 })), { maxLength: 40 }), fc.option(fc.nat(600)), (writes, truncateTo) => {
+      const cd = new ChunkDirty();
+      const model = new Int16Array(600).fill(-1);
+      let charged = 0;
+      for (const [off, len, fill] of writes) {
+        const data = Buffer.alloc(len, fill);
+        charged += cd.write(off, data, 0);
+        for (let i = off; i < off + len; i++) model[i] = fill;
+      }
+      if (truncateTo !== null) {
+        charged -= cd.truncate(truncateTo);
+        for (let i = truncateTo; i < model.length; i++) model[i] = -1;
+      }
+      assert.equal(charged, cd.bytes);
+      assert.equal(model.filter((v) => v >= 0).length, cd.bytes);
+      for (let i = 1; i < cd.ranges.length; i++) assert.ok(cd.ranges[i - 1]!.end < cd.ranges[i]!.start, 'ranges neither overlap nor touch');
+      for (const r of cd.ranges) {
+        r.checkInvariants();
+        const bytes = r.bytes();
+        for (let i = r.start; i < r.end; i++) assert.equal(bytes[i - r.start], model[i]);
+        if (r.start > 0) assert.equal(model[r.start - 1], -1);
+        if (r.end < model.length) assert.equal(model[r.end], -1);
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('a sequential writer builds one range', () => {
+  const cd = new ChunkDirty();
+  for (let i = 0; i < 100; i++) cd.write(i * 10, Buffer.alloc(10, i), 0);
+  assert.equal(cd.ranges.length, 1);
+  assert.equal(cd.ranges[0]!.length, 1000);
+});
+
+test('read-ahead grows on sequential reads and resets on a random one', () => {
+  const p = new ReadAheadPolicy(100, 800);
+  let d = p.onRead(0, 50, 10_000);
+  assert.ok(d.isSequential);
+  assert.deepEqual([d.prefetchOffset, d.prefetchLength], [50, 100]);
+  d = p.onRead(50, 50, 10_000);
+  assert.equal(p.currentWindowBytes, 200);
+  assert.deepEqual([d.prefetchOffset, d.prefetchLength], [150, 150]);
+  for (let i = 2; i < 10; i++) p.onRead(i * 50, 50, 10_000);
+  assert.equal(p.currentWindowBytes, 800);
+  d = p.onRead(5000, 10, 10_000);
+  assert.equal(d.isSequential, false);
+  assert.equal(d.prefetchLength, 0);
+  assert.equal(p.currentWindowBytes, 0);
+});
