@@ -61,6 +61,8 @@ export interface StartMdsOptions {
   /** Period of session expiry and scheduling rounds (default 1000 ms). */
   readonly backgroundTickMs?: number;
   readonly chunkIdBatch?: number;
+  /** How long the scheduler leaves a copyset alone after an operation on it (default 5000 ms). */
+  readonly scheduleCooldownMs?: number;
   readonly clock?: Clock;
 }
 
@@ -125,6 +127,7 @@ export async function startMds(options: StartMdsOptions): Promise<MdsHandle> {
     ...(options.sessionTtlMs !== undefined ? { sessionTtlMs: options.sessionTtlMs } : {}),
     ...(options.metaserverOfflineMs !== undefined ? { metaserverOfflineMs: options.metaserverOfflineMs } : {}),
     ...(options.chunkIdBatch !== undefined ? { chunkIdBatch: options.chunkIdBatch } : {}),
+    ...(options.scheduleCooldownMs !== undefined ? { scheduleCooldownMs: options.scheduleCooldownMs } : {}),
   });
   server.addService(mdsService(), mdsHandlers(core, () => address));
   registerMdsMetrics(registry, core);

@@ -21,6 +21,8 @@ export interface StubCopyset {
   copysetId: number;
   epoch: number;
   peers: Peer[];
+  /** Leader chosen by TransferLeader (0: the lowest-id live peer leads). */
+  preferredLeader: number;
 }
 
 export interface StubCluster {
@@ -64,6 +66,7 @@ export async function startStubMetaservers(options: {
   const byAddress = new Map<string, StubMetaserver>();
 
   const leaderOf = (c: StubCopyset): Peer | undefined =>
+    c.peers.find((p) => p.id === c.preferredLeader && alive.has(p.address)) ??
     [...c.peers].sort((a, b) => a.id - b.id).find((p) => alive.has(p.address));
 
   for (let i = 0; i < options.count; i++) {
@@ -85,7 +88,7 @@ export async function startStubMetaservers(options: {
         if (fail) return fail;
         const existing = cluster.copysets.get(key(req.poolId, req.copysetId));
         if (existing === undefined) {
-          cluster.copysets.set(key(req.poolId, req.copysetId), { poolId: req.poolId, copysetId: req.copysetId, epoch: 0, peers: req.peers.map((p) => ({ ...p })) });
+          cluster.copysets.set(key(req.poolId, req.copysetId), { poolId: req.poolId, copysetId: req.copysetId, epoch: 0, peers: req.peers.map((p) => ({ ...p })), preferredLeader: 0 });
         }
         return { status: MetaStatusCode.OK, leaderHint: '' };
       },
@@ -125,7 +128,12 @@ export async function startStubMetaservers(options: {
       },
       TransferLeader: (req) => {
         cluster.calls.push(`TransferLeader ${req.copysetId} ->${req.peer?.id} @${selfAddress}`);
-        return { status: MetaStatusCode.OK, leaderHint: '', peers: [], epoch: 0 };
+        const fail = failIf('TransferLeader') ?? redirectUnlessLeader(req.poolId, req.copysetId);
+        if (fail) return fail;
+        const c = cluster.copysets.get(key(req.poolId, req.copysetId))!;
+        if (!c.peers.some((p) => p.id === req.peer!.id)) return { status: MetaStatusCode.PARAM_ERROR, leaderHint: '', peers: [], epoch: c.epoch };
+        c.preferredLeader = req.peer!.id;
+        return { status: MetaStatusCode.OK, leaderHint: '', peers: c.peers, epoch: c.epoch };
       },
     });
     const port = await rpc.start();
