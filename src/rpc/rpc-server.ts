@@ -25,7 +25,7 @@ import {
   type UntypedHandleCall,
 } from '@grpc/grpc-js';
 import { assert } from '../common/assert.js';
-import { MetaError } from '../common/errors.js';
+import { CurveError, MetaError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import { MetaStatusCode } from '../common/meta-status.js';
 import { MalformedMessage, type Method, type MessageInit, type TypedService } from '../proto/index.js';
@@ -148,7 +148,8 @@ export class RpcServer {
     return new Promise((resolve, reject) => {
       this.server.bindAsync(`${host}:${this.requestedPort}`, ServerCredentials.createInsecure(), (error, port) => {
         if (error) {
-          reject(error);
+          // grpc-js says "No address added out of total 1 resolved"; name the address for the operator.
+          reject(new CurveError('CURVEFS_ERR_UNAVAILABLE', `cannot listen on ${host}:${this.requestedPort}: ${error.message}`, { cause: error }));
           return;
         }
         assert(port > 0, `bound port ${port}`);

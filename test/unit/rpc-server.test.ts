@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { Client, credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
-import { MetaError } from '../../src/common/errors.js';
+import { CurveError, MetaError } from '../../src/common/errors.js';
 import { createLogger } from '../../src/common/log.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import {
@@ -64,6 +64,9 @@ describe('RpcServer', () => {
     const server = await started(new RpcServer());
     assert.ok(server.port > 0 && server.port < 65_536);
     assert.equal(server.address, `127.0.0.1:${server.port}`);
+    const clash = new RpcServer({ port: server.port });
+    await assert.rejects(clash.start(), (error: unknown) => CurveError.is(error) && error.message.includes(`127.0.0.1:${server.port}`));
+    await clash.shutdown(50);
   });
 
   test('malformed request bytes get INVALID_ARGUMENT and the server keeps serving', async () => {
