@@ -47,6 +47,21 @@ export class MemoryStorage implements RaftStorage {
     return s;
   }
 
+  /**
+   * Storage for an initial member of a new cluster: the configuration is a
+   * snapshot at index 1, term 1 (so every initial member starts from the same
+   * entry and a member added later, starting empty, receives it through a
+   * snapshot that carries the config). `data` is the state machine's empty
+   * image at index 1.
+   */
+  static bootstrap(cs: ConfState, data: Uint8Array): MemoryStorage {
+    assert(cs.voters.length > 0, 'memory-storage: bootstrap needs voters');
+    const s = new MemoryStorage();
+    s.applySnapshot({ meta: { index: 1, term: 1, confState: cs }, data });
+    s.hardState = { term: 1, vote: '', commit: 1 };
+    return s;
+  }
+
   initialState(): { hardState: HardState; confState: ConfState } {
     return { hardState: this.hardState, confState: this.snap.meta.confState };
   }

@@ -68,7 +68,15 @@ export interface RaftConfig {
   readonly readOnlyOption?: ReadOnlyOption;
   /** Followers drop proposals instead of forwarding them to the leader. */
   readonly disableProposalForwarding?: boolean;
-  /** A leader removed from (or demoted in) the config steps down when the change is applied. */
+  /**
+   * A leader removed from (or demoted in) the config steps down when the
+   * change is applied. Off by default (as etcd): stepping down at once can
+   * leave the remaining members unable to learn that a leave-joint entry
+   * committed, while the joint config still needs the removed node's vote,
+   * which it refuses to a shorter log. Without it the removed leader keeps
+   * replicating (it no longer counts itself nor takes proposals) until the
+   * driver transfers leadership or shuts it down.
+   */
   readonly stepDownOnRemoval?: boolean;
 }
 
@@ -151,7 +159,7 @@ export class Raft {
     this.preVote = c.preVote ?? false;
     this.readOnly = new ReadOnly(readOnlyOption);
     this.disableProposalForwarding = c.disableProposalForwarding ?? false;
-    this.stepDownOnRemoval = c.stepDownOnRemoval ?? true;
+    this.stepDownOnRemoval = c.stepDownOnRemoval ?? false;
     this.tickFn = this.tickElection;
     this.stepFn = this.stepFollower;
 
@@ -176,10 +184,12 @@ export class Raft {
 
   private loadState(hs: HardState): void {
     assert(
-      hs.commit >= this.raftLog.committed && hs.commit <= this.raftLog.lastIndex(),
-      `raft: hard state commit ${hs.commit} out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`,
+      hs.commit <= this.raftLog.lastIndex(),
+      `raft: hard state commit ${hs.commit} beyond last index ${this.raftLog.lastIndex()}; was the log truncated or lost?`,
     );
-    this.raftLog.committed = hs.commit;
+    // A snapshot persisted just before a crash may be newer than the hard
+    // state's commit: everything in a snapshot is committed, so keep the max.
+    this.raftLog.committed = Math.max(hs.commit, this.raftLog.committed);
     this.term = hs.term;
     this.vote = hs.vote;
   }

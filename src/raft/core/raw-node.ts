@@ -22,7 +22,10 @@
  *     //    driver streams the snapshot's data to the peer out of band (in
  *     //    chunks) and steps MsgSnap into the receiver only once all of the
  *     //    data is staged there; then it reports the outcome back to the
- *     //    leader with reportSnapshot(peer, ok).
+ *     //    leader with reportSnapshot(peer, ok). The driver may substitute a
+ *     //    NEWER snapshot of its applied state (as etcd's server does), and
+ *     //    must when the stored one predates the peer's membership: a node
+ *     //    refuses a snapshot whose config does not include it.
  *     // 3. APPLY rd.snapshot (restore the state machine from the staged data)
  *     //    then rd.committedEntries in order. For an EntryType.ConfChange
  *     //    entry call applyConfChange(decodeConfChange(e.data)). Answer
