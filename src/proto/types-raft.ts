@@ -38,6 +38,8 @@ export interface WireConfState {
   voters: string[];
   votersOutgoing: string[];
   learners: string[];
+  learnersNext: string[];
+  autoLeave: boolean;
 }
 
 export interface WireSnapshotMeta {

@@ -17,7 +17,13 @@ function toBuffer(bytes: Uint8Array): Buffer {
 }
 
 export function confStateToWire(cs: ConfState): WireConfState {
-  return { voters: [...cs.voters], votersOutgoing: [...cs.votersOutgoing], learners: [...cs.learners] };
+  return {
+    voters: [...cs.voters],
+    votersOutgoing: [...cs.votersOutgoing],
+    learners: [...cs.learners],
+    learnersNext: [...(cs.learnersNext ?? [])],
+    autoLeave: cs.autoLeave ?? false,
+  };
 }
 
 export function snapshotMetaToWire(m: SnapshotMeta): WireSnapshotMeta {
@@ -26,15 +32,15 @@ export function snapshotMetaToWire(m: SnapshotMeta): WireSnapshotMeta {
 
 export function snapshotMetaFromWire(m: WireSnapshotMeta): SnapshotMeta {
   const cs = m.confState;
-  return {
-    index: m.index,
-    term: m.term,
-    confState: {
-      voters: cs?.voters ?? [],
-      votersOutgoing: cs?.votersOutgoing ?? [],
-      learners: cs?.learners ?? [],
-    },
+  const confState: { -readonly [K in keyof ConfState]: ConfState[K] } = {
+    voters: cs?.voters ?? [],
+    votersOutgoing: cs?.votersOutgoing ?? [],
+    learners: cs?.learners ?? [],
   };
+  // Absent on the wire = unset, so a plain config round-trips exactly.
+  if (cs !== null && cs.learnersNext.length > 0) confState.learnersNext = cs.learnersNext;
+  if (cs !== null && cs.autoLeave) confState.autoLeave = true;
+  return { index: m.index, term: m.term, confState };
 }
 
 export function messageToWire(m: Message): WireMessage {

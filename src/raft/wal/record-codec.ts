@@ -82,9 +82,7 @@ function encodePayload(record: WalRecord): Uint8Array {
     }
     case RecordType.Snapshot: {
       const s = record.snapshot;
-      const conf = textEncoder.encode(
-        JSON.stringify({ v: s.confState.voters, o: s.confState.votersOutgoing, l: s.confState.learners }),
-      );
+      const conf = encodeConfState(s.confState);
       const out = new Uint8Array(16 + conf.length);
       const view = new DataView(out.buffer);
       writeU64(view, 0, s.index);
@@ -109,16 +107,27 @@ export function decodeConfState(bytes: Uint8Array): ConfState {
   } catch (e) {
     throw new RecordDecodeError(`snapshot record: conf state is not JSON: ${String(e)}`);
   }
+  if (typeof parsed !== 'object' || parsed === null) throw new RecordDecodeError('snapshot record: conf state is not an object');
   const o = parsed as Record<string, unknown>;
-  return {
+  const cs: { -readonly [K in keyof ConfState]: ConfState[K] } = {
     voters: decodeStringList(o['v'], 'voters'),
     votersOutgoing: decodeStringList(o['o'], 'votersOutgoing'),
     learners: decodeStringList(o['l'], 'learners'),
   };
+  // Optional joint-config fields are written only when set, so plain configs round-trip exactly.
+  if (o['n'] !== undefined) cs.learnersNext = decodeStringList(o['n'], 'learnersNext');
+  if (o['a'] !== undefined) {
+    if (typeof o['a'] !== 'boolean') throw new RecordDecodeError('snapshot record: autoLeave is not a boolean');
+    cs.autoLeave = o['a'];
+  }
+  return cs;
 }
 
 export function encodeConfState(cs: ConfState): Uint8Array {
-  return textEncoder.encode(JSON.stringify({ v: cs.voters, o: cs.votersOutgoing, l: cs.learners }));
+  const o: Record<string, unknown> = { v: cs.voters, o: cs.votersOutgoing, l: cs.learners };
+  if (cs.learnersNext !== undefined) o['n'] = cs.learnersNext;
+  if (cs.autoLeave !== undefined) o['a'] = cs.autoLeave;
+  return textEncoder.encode(JSON.stringify(o));
 }
 
 function decodePayload(type: number, payload: Uint8Array): WalRecord {
