@@ -3,7 +3,14 @@ export { abortableSleep } from './abortable-sleep.js';
 export { BACKOFF_DEFAULTS, ExponentialBackoff, type BackoffOptions } from './backoff.js';
 export { ChannelPool, MESSAGE_BYTES_DEFAULT, type ChannelPoolOptions } from './channel-pool.js';
 export { Deadline, TIMEOUT_DEFAULT_MS, TOTAL_TIMEOUT_DEFAULT_MS } from './deadline.js';
-export { isAddress, isRedirectStatus, notLeader, RedirectError, type RedirectReply } from './leader-redirect.js';
+export {
+  isAddress,
+  isRedirectStatus,
+  LeaderRedirect,
+  notLeader,
+  RedirectError,
+  type RedirectReply,
+} from './leader-redirect.js';
 export { LeaderTracker } from './leader-tracker.js';
 export { decideRetry, type AttemptOutcome, type RetryDecision } from './retry-policy.js';
 export {

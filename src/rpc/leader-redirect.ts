@@ -29,6 +29,24 @@ export class RedirectError extends MetaError {
   }
 }
 
+/**
+ * For a server that knows (or will learn) who leads: builds redirects from
+ * the current leader address, e.g. `new LeaderRedirect(() => node.leaderAddress())`.
+ */
+export class LeaderRedirect {
+  constructor(private readonly leaderAddress: () => string | undefined) {}
+
+  /** The REDIRECTED reply, with the given hint or the current leader's address. */
+  notLeader(hintAddress: string | undefined = this.leaderAddress()): RedirectReply {
+    return notLeader(hintAddress);
+  }
+
+  /** The same, as an error to throw from deep inside a handler. */
+  error(hintAddress: string | undefined = this.leaderAddress()): RedirectError {
+    return new RedirectError(hintAddress);
+  }
+}
+
 /** True for "host:port" and "[v6]:port" with a port in 1..65535. */
 export function isAddress(address: string): boolean {
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);

@@ -4,7 +4,7 @@ import { status as Status } from '@grpc/grpc-js';
 import { ManualClock } from '../../src/common/clock.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import { SeededRandom } from '../../src/common/random.js';
-import { Deadline, ExponentialBackoff, LeaderTracker, decideRetry, isAddress, notLeader } from '../../src/rpc/index.js';
+import { Deadline, ExponentialBackoff, LeaderRedirect, LeaderTracker, RedirectError, decideRetry, isAddress, notLeader } from '../../src/rpc/index.js';
 
 describe('backoff', () => {
   test('grows exponentially to the cap, with jitter inside its bounds, replayable from the seed', () => {
@@ -62,6 +62,15 @@ describe('retry policy', () => {
     assert.deepEqual(notLeader('127.0.0.1:1'), { status: MetaStatusCode.REDIRECTED, leaderHint: '127.0.0.1:1' });
     assert.deepEqual(notLeader(), { status: MetaStatusCode.REDIRECTED, leaderHint: '' });
     assert.deepEqual(notLeader('no-port'), { status: MetaStatusCode.REDIRECTED, leaderHint: '' });
+    let leader: string | undefined;
+    const redirect = new LeaderRedirect(() => leader);
+    assert.deepEqual(redirect.notLeader(), { status: MetaStatusCode.REDIRECTED, leaderHint: '' });
+    leader = '10.0.0.2:6701';
+    assert.deepEqual(redirect.notLeader(), { status: MetaStatusCode.REDIRECTED, leaderHint: '10.0.0.2:6701' });
+    const error = redirect.error();
+    assert.ok(error instanceof RedirectError);
+    assert.equal(error.leaderHint, '10.0.0.2:6701');
+    assert.equal(error.status, MetaStatusCode.REDIRECTED);
     assert.ok(isAddress('[::1]:80'));
     assert.ok(isAddress('mds-1.local:6700'));
     assert.ok(!isAddress('host:0'));
