@@ -1,0 +1,100 @@
+/**
+ * The metaserver process: hosts copysets (Raft groups of inodes and
+ * dentries) under one data directory and serves the MetaServer gRPC
+ * service.
+ *
+ * Two ports: the MetaServer service on `listen`, and the Raft transport on
+ * the next port (`host:port+1`, or `raftListen`). A replica's Raft id is its
+ * service address, so a follower's leader hint is directly the address
+ * clients dial; peers' transport addresses follow the same +1 rule.
+ *
+ * `mds` addresses are kept for registration and heartbeats; until the
+ * MDS-side wiring exists, copysets are created with CreateCopysetNode.
+ */
+import { mkdir } from 'node:fs/promises';
+import { assert } from '../src/common/assert.js';
+import { ConfigError } from '../src/common/errors.js';
+import { GrpcTransport } from '../src/raft/multi/grpc-transport.js';
+import { RaftHost } from '../src/raft/multi/raft-host.js';
+import { IntervalTicker } from '../src/raft/node/ticker.js';
+import { RpcServer } from '../src/rpc/rpc-server.js';
+import { metaServerService } from '../src/proto/index.js';
+import { CopysetManager } from './copyset/copyset-manager.js';
+import type { CopysetNodeOptions } from './copyset/copyset-node.js';
+import { metaServerHandlers } from './service/metaserver-service.js';
+
+export interface MetaserverOptions {
+  /** "host:port" of the MetaServer service (the port must be fixed: peers derive the Raft port from it). */
+  readonly listen: string;
+  readonly dataDir: string;
+  /** MDS addresses. */
+  readonly mds: readonly string[];
+  readonly zone?: string;
+  /** Raft transport address; default host:(port+1). */
+  readonly raftListen?: string;
+  /** Raft tick interval (default 100 ms: election ~1 s, heartbeats ~100 ms). */
+  readonly tickMs?: number;
+  readonly raft?: CopysetNodeOptions['raft'];
+}
+
+export interface Metaserver {
+  /** "host:port" of the MetaServer service; also this replica's Raft id. */
+  readonly address: string;
+  readonly raftAddress: string;
+  readonly copysets: CopysetManager;
+  readonly zone: string;
+  readonly mds: readonly string[];
+  stop(): Promise<void>;
+}
+
+export function splitAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError('listen', `bad address "${address}"`);
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** The Raft transport address of the metaserver whose service listens on `address`. */
+export function raftAddressOf(address: string): string {
+  const { host, port } = splitAddress(address);
+  const h = host.includes(':') ? `[${host}]` : host;
+  return `${h}:${port + 1}`;
+}
+
+export async function startMetaserver(options: MetaserverOptions): Promise<Metaserver> {
+  const { host, port } = splitAddress(options.listen);
+  if (port === 0) throw new ConfigError('listen', 'needs a fixed port (peers derive the Raft port from it)');
+  await mkdir(options.dataDir, { recursive: true });
+  const address = options.listen;
+  const raftAddress = options.raftListen ?? raftAddressOf(address);
+  const transport = await GrpcTransport.start({ listenAddress: raftAddress, localId: address, resolve: raftAddressOf });
+  const ticker = new IntervalTicker(options.tickMs ?? 100);
+  const raftHost = new RaftHost(transport, ticker);
+  const copysets = new CopysetManager(options.dataDir, raftHost, options.raft ?? {});
+  let server: RpcServer | undefined;
+  try {
+    await copysets.loadExisting();
+    server = new RpcServer({ host, port });
+    server.addService(metaServerService(), metaServerHandlers(copysets));
+    const bound = await server.start();
+    assert(bound === port, `service bound to ${bound}, asked ${port}`);
+  } catch (error) {
+    await server?.shutdown(0);
+    await raftHost.close();
+    throw error;
+  }
+  let isStopped = false;
+  return {
+    address,
+    raftAddress,
+    copysets,
+    zone: options.zone ?? 'default',
+    mds: [...options.mds],
+    async stop() {
+      if (isStopped) return;
+      isStopped = true;
+      await server!.shutdown();
+      await raftHost.close();
+    },
+  };
+}
