@@ -71,7 +71,8 @@ export const METASERVER_OFFLINE_MS_DEFAULT = 10_000;
 export const CHUNK_ID_BATCH_DEFAULT = 100_000;
 export const TSO_BATCH_DEFAULT = 100_000;
 export const ALLOCATE_CHUNK_IDS_MAX = 1_000_000;
-export const OPEN_INODES_PER_SESSION_MAX = 1_000_000;
+/** Bounded so a session record stays far below the store's value limit (1 MiB). */
+export const OPEN_INODES_PER_SESSION_MAX = 50_000;
 const LOAD_RETRY_MS = 500;
 
 export class MdsCore {
@@ -160,12 +161,10 @@ export class MdsCore {
     const gated = this.gate();
     if (!('state' in gated)) return gated as Reply<T>;
     try {
-      const result = await fn(gated.state, gated.generation);
-      if (!this.stillCurrent(gated.generation) && result.status === MetaStatusCode.OK) {
-        // We may have lost the lease while working; the write itself was fenced, but do not claim success we cannot vouch for.
-        return reply(MetaStatusCode.REDIRECTED, 'leadership lost during the request', this.options.election.leaderAddress());
-      }
-      return result;
+      // An OK stands even if leadership was lost meanwhile: every write behind it was
+      // fenced in the store (it committed while this MDS still held the election key),
+      // and counters hand out only values reserved that way.
+      return await fn(gated.state, gated.generation);
     } catch (e) {
       if (isNotLeader(e)) {
         return reply(MetaStatusCode.REDIRECTED, 'leadership lost during the request', this.options.election.leaderAddress());
@@ -270,8 +269,8 @@ export class MdsCore {
     if (!this.stillCurrent(generation)) return redirect(this);
     const inited: FsRecord = { ...fs, status: FsStatus.INITED };
     await this.options.store.put(fsKey(inited.fsName), encodeRecord(inited));
-    if (!this.stillCurrent(generation)) return redirect(this);
-    state.putFs(inited);
+    // Durable (and fenced): report success even if leadership moved meanwhile.
+    if (this.stillCurrent(generation)) state.putFs(inited);
     this.options.log.info({ fsId: inited.fsId, fsName: inited.fsName }, 'mds: fs created');
     return { ...reply(MetaStatusCode.OK), fsInfo: toFsInfo(inited, [], false) };
   }

@@ -119,6 +119,10 @@ export class EtcdElection implements LeaderElection {
   private async campaignOnce(): Promise<void> {
     const { client, key, address } = this.options;
     const keyBuffer = Buffer.from(key);
+    // A lease left from an attempt whose outcome we never learned (a timed-out txn
+    // may have committed and made us the silent holder of the key): give it back
+    // so the key does not sit there, unserved, until the lease expires.
+    await this.revokeLease();
     const current = await client.kv.range({ key: keyBuffer }, callDeadline());
     const holder = current.kvs[0];
     if (holder) {

@@ -68,6 +68,10 @@ test('create fs: partition on a copyset spanning 3 zones, root inode created, cr
     keyPrefix: '',
     s3: { endpoint: 'http://127.0.0.1:1', bucket: 'bucket', accessKey: 'AKIAEXAMPLEKEY123', secretKey: 'verysecretvalue', region: '', forcePathStyle: true },
   };
+  const metrics = await mds.registry.metrics();
+  assert.match(metrics, /curvefs_mds_is_leader 1/);
+  assert.match(metrics, /curvefs_mds_fs_count 1/);
+  assert.match(metrics, /curvefs_mds_metaservers_online 3/);
   const unreachable = await client.call('CreateFs', { fsName: 'beta', storage: s3 });
   assert.equal(unreachable.status, MetaStatusCode.STORAGE_ERROR);
   assert.match(unreachable.errorMessage, /bucket bucket at http:\/\/127\.0\.0\.1:1 is unreachable/);
@@ -130,6 +134,7 @@ test('mounted fs cannot be deleted; sessions refresh and expire', async () => {
 test('chunk ids and partitions survive a restart; delete after unmount', async () => {
   const first = await client.call('AllocateChunkIds', { count: 1000 });
   assert.equal(first.status, MetaStatusCode.OK);
+  assert.match(await mds.registry.metrics(), /curvefs_mds_chunk_ids_allocated_total 1000/);
   const partitions = await client.call('CreatePartition', { fsId: 1, count: 2 });
   assert.equal(partitions.status, MetaStatusCode.OK, partitions.errorMessage);
   assert.deepEqual(partitions.partitions.map((p) => p.start), [2 ** 20, 2 * 2 ** 20]);
@@ -138,6 +143,7 @@ test('chunk ids and partitions survive a restart; delete after unmount', async (
 
   await mds.stop();
   await start();
+  assert.match(await mds.registry.metrics(), /curvefs_mds_chunk_ids_allocated_total 0/);
   const second = await client.call('AllocateChunkIds', { count: 10 });
   assert.equal(second.status, MetaStatusCode.OK);
   assert.ok(second.startChunkId >= first.startChunkId + 1000, 'no chunk id reused after a restart');
