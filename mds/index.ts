@@ -22,7 +22,8 @@ import { GrpcMetaserverAdmin } from './core/grpc-metaserver-admin.js';
 import { ELECTION_KEY } from './core/records.js';
 import { EtcdElection } from './election/etcd-election.js';
 import { SoleLeaderElection, type LeaderElection } from './election/leader-election.js';
-import { createEtcdClient } from './etcd/etcd-client.js';
+import { createEtcdClient, parseEtcdEndpoints } from './etcd/etcd-client.js';
+export { parseEtcdEndpoints } from './etcd/etcd-client.js';
 import { checkStorageReachable, type StorageChecker } from './fs/storage-check.js';
 import { registerMdsMetrics } from './mds-metrics.js';
 import { mdsHandlers } from './service/mds-service.js';
@@ -93,7 +94,7 @@ export async function startMds(options: StartMdsOptions): Promise<MdsHandle> {
   let closeEtcd: () => void = () => {};
   let etcdStore: EtcdStore | null = null;
   if (isHa) {
-    const client = createEtcdClient(options.etcdEndpoints!);
+    const client = createEtcdClient(parseEtcdEndpoints(options.etcdEndpoints!.join(',')));
     closeEtcd = () => client.close();
     const prefix = options.etcdPrefix ?? '/curvefs/';
     etcdStore = new EtcdStore(client, prefix, true);

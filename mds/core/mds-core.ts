@@ -448,15 +448,6 @@ export class MdsCore {
     });
   }
 
-  /** Inodes some live session of `fsId` holds open (for the deletion service). */
-  openInodes(fsId: number): Set<number> {
-    const result = new Set<number>();
-    const state = this.state;
-    if (state === null) return result;
-    for (const s of state.sessions.values()) if (s.record.fsId === fsId) for (const id of s.record.openInodeIds) result.add(id);
-    return result;
-  }
-
   // ---- counters ----
 
   async allocateChunkIds(request: M.AllocateChunkIdsRequest): Promise<Reply<M.AllocateChunkIdsResponse>> {

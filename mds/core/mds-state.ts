@@ -120,6 +120,12 @@ export class MdsState {
     }));
   }
 
+  metaserverIdByAddress(address: string): number | undefined {
+    if (address === '') return undefined;
+    for (const m of this.metaservers.values()) if (metaserverAddress(m) === address) return m.metaserverId;
+    return undefined;
+  }
+
   peer(metaserverId: number): Peer {
     const m = this.metaservers.get(metaserverId);
     return { id: metaserverId, address: m === undefined ? '' : metaserverAddress(m) };

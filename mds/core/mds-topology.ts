@@ -134,11 +134,19 @@ export class MdsTopology {
         const record = state.copysets.get(key);
         // An unknown copyset is a leftover of a failed create or a deleted fs: ignore it.
         if (record === undefined || report.epoch < record.epoch) continue;
-        const reportedPeers = report.peers.map((p) => p.id).filter((id) => state.metaservers.has(id));
+        // Peers by MDS id when the metaserver knows it, else by address (a replica's Raft id is its address).
+        const reportedPeers = report.peers
+          .map((p) => (state.metaservers.has(p.id) ? p.id : state.metaserverIdByAddress(p.address)))
+          .filter((id): id is number => id !== undefined);
         if (report.epoch > record.epoch && reportedPeers.length > 0) {
           changed.push({ ...record, epoch: report.epoch, peers: reportedPeers });
         }
-        const leaderId = report.leader?.id ?? 0;
+        const leaderId =
+          report.leader === null
+            ? 0
+            : state.metaservers.has(report.leader.id)
+              ? report.leader.id
+              : (state.metaserverIdByAddress(report.leader.address) ?? 0);
         // The leader's own report is authoritative about leadership.
         if (leaderId !== 0 && (leaderId === m.metaserverId || !state.copysetLeaders.has(key))) state.copysetLeaders.set(key, leaderId);
         else if (leaderId === 0 && state.copysetLeaders.get(key) === m.metaserverId) state.copysetLeaders.delete(key);
