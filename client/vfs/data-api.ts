@@ -22,6 +22,7 @@ export interface FileData {
   readonly inodeId: InodeId;
   /** Reads up to `length` bytes at `offset` into `into`; returns the count (0 at EOF). */
   read(offset: number, length: number, into: Buffer): Promise<number>;
+  /** `data` is borrowed until the promise resolves (FUSE reuses it): copy what is kept. */
   write(offset: number, data: Buffer): Promise<void>;
   flush(): Promise<void>;
   fsync(): Promise<void>;

@@ -70,6 +70,12 @@ export class OpenFiles {
     return this.handles.get(fh);
   }
 
+  /** Some live handle number, or undefined when none is left. */
+  anyHandle(): number | undefined {
+    for (const fh of this.handles.keys()) return fh;
+    return undefined;
+  }
+
   /** The open state of an inode if any handle holds it. */
   openInode(inodeId: InodeId): OpenInode | undefined {
     return this.inodes.get(inodeId);

@@ -741,17 +741,29 @@ export class Vfs {
 
   private async flushOpen(open: OpenInode): Promise<void> {
     await open.data.flush();
-    // Metadata now holds the length and mtime of what was flushed.
-    open.localMtime = null;
-    this.cache.dropAttr(open.inodeId);
+    await this.commitLocalMtime(open);
+  }
+
+  /**
+   * The data path commits chunk infos and the length; the time of the
+   * writes is recorded here, after the data it describes is committed.
+   */
+  private async commitLocalMtime(open: OpenInode): Promise<void> {
+    const mtime = open.localMtime;
+    if (mtime === null) {
+      this.cache.dropAttr(open.inodeId);
+      return;
+    }
+    await this.update(open.inodeId, { mtime, ctime: mtime });
+    // A write that came in during the update keeps its own, newer time.
+    if (open.localMtime === mtime) open.localMtime = null;
   }
 
   fsync(_caller: Caller, fh: number, _isDataOnly: boolean): Promise<Result<void>> {
     return this.run('fsync', async () => {
       const handle = this.fileHandle(fh);
       await handle.open.data.fsync();
-      handle.open.localMtime = null;
-      this.cache.dropAttr(handle.inodeId);
+      await this.commitLocalMtime(handle.open);
     });
   }
 
@@ -759,6 +771,8 @@ export class Vfs {
     return this.run('release', async () => {
       const handle: Handle | undefined = this.files.get(fh);
       if (handle === undefined || handle.kind !== 'file') failWith(Errno.EBADF);
+      // The kernel flushes before release; a handle released without (closeAll) is flushed here.
+      if (handle.isWritable && handle.open.localMtime !== null) await this.flushOpen(handle.open);
       await this.files.release(fh);
       this.cache.dropAttr(handle.inodeId);
     });
@@ -769,6 +783,19 @@ export class Vfs {
     let firstErrno = 0;
     for (const open of this.files.openInodes()) {
       const result = await this.run('flushAll', () => this.flushOpen(open));
+      if (!result.ok && firstErrno === 0) firstErrno = result.errno;
+    }
+    return firstErrno;
+  }
+
+  /** Releases every handle (flushing files); after unmount, when no more requests come. */
+  async closeAll(): Promise<number> {
+    let firstErrno = 0;
+    for (let fh = this.files.anyHandle(); fh !== undefined; fh = this.files.anyHandle()) {
+      const handle = fh;
+      const result = await this.run('closeAll', async () => {
+        await this.files.release(handle);
+      });
       if (!result.ok && firstErrno === 0) firstErrno = result.errno;
     }
     return firstErrno;

@@ -23,44 +23,50 @@ export class MemoryFileStore implements FileDataApi {
   async open(inodeId: InodeId, lengthBytes: number): Promise<FileData> {
     this.openCount++;
     const published = this.published.get(inodeId) ?? Buffer.alloc(0);
-    let bytes = Buffer.alloc(lengthBytes);
+    // `bytes` has spare capacity (grown by doubling); `size` is the file length.
+    let bytes = Buffer.alloc(Math.max(lengthBytes, 4096));
+    let size = lengthBytes;
     published.copy(bytes, 0, 0, Math.min(lengthBytes, published.length));
     let isDirty = false;
     let isClosed = false;
     const store = this;
+    const resize = (newSize: number): void => {
+      if (newSize > bytes.length) {
+        const grown = Buffer.alloc(Math.max(newSize, bytes.length * 2));
+        bytes.copy(grown, 0, 0, size);
+        bytes = grown;
+      } else if (newSize < size) {
+        bytes.fill(0, newSize, size);
+      }
+      size = newSize;
+    };
     const commit = async (): Promise<void> => {
       if (!isDirty) return;
-      store.published.set(inodeId, Buffer.from(bytes));
-      await store.meta.updateInode(inodeId, { length: bytes.length, mtime: store.now() });
+      store.published.set(inodeId, Buffer.from(bytes.subarray(0, size)));
+      await store.meta.updateInode(inodeId, { length: size, mtime: store.now() });
       isDirty = false;
     };
     return {
       inodeId,
       async read(offset, length, into) {
         assert(!isClosed, 'read after close');
-        if (offset >= bytes.length) return 0;
-        return bytes.copy(into, 0, offset, Math.min(bytes.length, offset + length));
+        if (offset >= size) return 0;
+        return bytes.copy(into, 0, offset, Math.min(size, offset + length));
       },
       async write(offset, data) {
         assert(!isClosed, 'write after close');
-        if (offset + data.length > bytes.length) {
-          const grown = Buffer.alloc(offset + data.length);
-          bytes.copy(grown);
-          bytes = grown;
-        }
+        if (offset + data.length > size) resize(offset + data.length);
         data.copy(bytes, offset);
         isDirty = true;
       },
       flush: commit,
       fsync: commit,
       async truncate(length) {
-        const resized = Buffer.alloc(length);
-        bytes.copy(resized, 0, 0, Math.min(length, bytes.length));
-        bytes = resized;
+        resize(length);
         isDirty = true;
         await commit();
       },
-      length: () => bytes.length,
+      length: () => size,
       async close() {
         await commit();
         isClosed = true;

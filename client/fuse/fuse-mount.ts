@@ -1,0 +1,95 @@
+/**
+ * Mounting a Vfs with fuse-native, and unmounting it cleanly: flush every
+ * open file, detach the mount, release what is left. A mount that cannot
+ * start throws a CurveError naming why (no /dev/fuse, mount point missing,
+ * not a directory, already a mount point, libfuse refused).
+ *
+ * The process that serves a mount must never touch it with synchronous fs
+ * calls (it would wait on itself): nothing here does.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, CurveError } from '../../src/common/errors.js';
+import type { Logger } from '../../src/common/log.js';
+import type { Caller } from '../vfs/posix-permission.js';
+import type { Vfs } from '../vfs/vfs.js';
+import { loadFuse, type FuseInstance } from './fuse-native-binding.js';
+import { FUSE_MOUNT_DEFAULTS, fuseNativeOptions, type FuseMountSettings } from './fuse-options.js';
+import { fuseOps, processCaller } from './fuse-ops.js';
+
+export interface FuseMountOptions extends Partial<FuseMountSettings> {
+  readonly logger?: Logger;
+  /** Who the requests run as (default: this process's credentials). */
+  readonly caller?: Caller;
+}
+
+export interface FuseMount {
+  readonly mountPoint: string;
+  /** Flushes open files, unmounts, releases handles. Idempotent; rejects if data could not be flushed. */
+  unmount(): Promise<void>;
+}
+
+const DEV_FUSE = '/dev/fuse';
+
+/** Whether `dir` is itself a mount point, from the kernel's table (never touches the mount). */
+async function isMountPoint(dir: string): Promise<boolean> {
+  const text = await fs.promises.readFile('/proc/self/mountinfo', 'utf8');
+  const unescape = (field: string): string => field.replace(/\\([0-7]{3})/g, (_m, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  return text.split('\n').some((line) => line.length > 0 && unescape(line.split(' ')[4] ?? '') === dir);
+}
+
+async function checkMountable(mountPoint: string): Promise<void> {
+  try {
+    await fs.promises.access(DEV_FUSE, fs.constants.R_OK | fs.constants.W_OK);
+  } catch (error) {
+    throw new CurveError('CURVEFS_ERR_UNAVAILABLE', `cannot mount: ${DEV_FUSE} is missing or not accessible (load the fuse module, or run the container with --device /dev/fuse)`, { cause: error });
+  }
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(mountPoint);
+  } catch (error) {
+    throw new ConfigError('mountpoint', `${mountPoint} does not exist or cannot be reached (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!stat.isDirectory()) throw new ConfigError('mountpoint', `${mountPoint} is not a directory`);
+  if (await isMountPoint(mountPoint)) throw new ConfigError('mountpoint', `${mountPoint} is busy: something is already mounted there`);
+}
+
+function callback(fn: (cb: (error: Error | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => fn((error) => (error ? reject(error) : resolve())));
+}
+
+export async function mountFuse(vfs: Vfs, mountPointPath: string, options: FuseMountOptions = {}): Promise<FuseMount> {
+  const mountPoint = path.resolve(mountPointPath);
+  await checkMountable(mountPoint);
+  const settings: FuseMountSettings = { ...FUSE_MOUNT_DEFAULTS, ...options };
+  const Fuse = loadFuse();
+  const fuse: FuseInstance = new Fuse(mountPoint, fuseOps(vfs, options.caller ?? processCaller(), options.logger), fuseNativeOptions(settings));
+  try {
+    await callback((cb) => fuse.mount(cb));
+  } catch (error) {
+    throw new CurveError('CURVEFS_ERR_UNAVAILABLE', `cannot mount ${mountPoint}: ${(error as Error).message}`, { cause: error });
+  }
+  options.logger?.info({ mountPoint, fsName: settings.fsName }, 'mounted');
+  let unmounting: Promise<void> | null = null;
+  async function unmountOnce(): Promise<void> {
+    const flushErrno = await vfs.flushAll();
+    try {
+      await callback((cb) => fuse.unmount(cb));
+    } catch (error) {
+      throw new CurveError('CURVEFS_ERR_UNAVAILABLE', `cannot unmount ${mountPoint}: ${(error as Error).message}`, { cause: error });
+    }
+    // Handles the kernel still held (lazy unmount) are released now, flushing their data.
+    const closeErrno = await vfs.closeAll();
+    options.logger?.info({ mountPoint, flushErrno, closeErrno }, 'unmounted');
+    if (flushErrno !== 0 || closeErrno !== 0) {
+      throw new CurveError('CURVEFS_ERR_STORAGE', `unmounted ${mountPoint}, but some data could not be flushed (errno ${flushErrno || closeErrno})`);
+    }
+  }
+  return {
+    mountPoint,
+    unmount(): Promise<void> {
+      unmounting ??= unmountOnce();
+      return unmounting;
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The mount options handed to fuse-native, as a pure function.
+ *
+ * fuse-native has no options for big_writes, max_write, max_readahead,
+ * negative_timeout or use_ino. It joins its options into one "-o a,b,c"
+ * string and passes `fsname` through unescaped, so extra options appended
+ * to fsname after a comma reach libfuse as options of their own. Without
+ * big_writes/max_write the kernel splits writes into 4 KiB requests.
+ *
+ * Not `hard_remove`: with it libfuse hands a NULL path for operations on an
+ * unlinked-but-open file, and fuse-native turns that into an uninitialised JS
+ * argument. Without it libfuse keeps such a file under a hidden name
+ * (".fuse_hidden…", via our rename) and unlinks it at the last release.
+ */
+import { assert } from '../../src/common/assert.js';
+
+export interface FuseMountSettings {
+  /** Shown as the mount's source (df, /proc/mounts). Letters, digits, . _ - only. */
+  readonly fsName: string;
+  /** Kernel attribute cache lifetime: the same as the client's attr cache TTL. */
+  readonly attrTtlMs: number;
+  /** Kernel dentry cache lifetime (also for negative entries). */
+  readonly entryTtlMs: number;
+  /** Bytes per FUSE read/write request (the kernel caps writes at 128 KiB with FUSE 2). */
+  readonly ioRequestBytesMax: number;
+  /** Kernel read-ahead window. */
+  readonly readAheadBytes: number;
+  /** Let other users than the mounting one in (needs user_allow_other for non-root). */
+  readonly allowOther: boolean;
+  readonly debug: boolean;
+}
+
+export const FUSE_MOUNT_DEFAULTS = {
+  fsName: 'curvefs',
+  attrTtlMs: 1_000,
+  entryTtlMs: 1_000,
+  ioRequestBytesMax: 131_072,
+  readAheadBytes: 1_048_576,
+  allowOther: false,
+  debug: false,
+} as const;
+
+/** The options object for `new Fuse(mountPoint, ops, options)`. */
+export function fuseNativeOptions(settings: FuseMountSettings): Record<string, unknown> {
+  assert(/^[A-Za-z0-9._-]{1,64}$/.test(settings.fsName), `fs name must be plain: ${settings.fsName}`);
+  assert(settings.ioRequestBytesMax >= 4096 && settings.ioRequestBytesMax % 4096 === 0, 'request size');
+  assert(settings.readAheadBytes >= 0 && settings.attrTtlMs >= 0 && settings.entryTtlMs >= 0, 'non-negative');
+  const seconds = (ms: number): string => String(ms / 1000);
+  const extra = [
+    'big_writes',
+    `max_write=${settings.ioRequestBytesMax}`,
+    `max_read=${settings.ioRequestBytesMax}`,
+    `max_readahead=${settings.readAheadBytes}`,
+    `negative_timeout=${seconds(settings.entryTtlMs)}`,
+    // Our inode ids as st_ino, so hard links show one inode number.
+    'use_ino',
+    // fuse-native accepts 0 only as "unset", so timeouts go here too.
+    `attr_timeout=${seconds(settings.attrTtlMs)}`,
+    `entry_timeout=${seconds(settings.entryTtlMs)}`,
+  ];
+  return {
+    fsname: [settings.fsName, ...extra].join(','),
+    subtype: 'curvefs',
+    force: true,
+    mkdir: false,
+    // The kernel checks permissions against the modes we report: fuse-native
+    // does not tell us the calling uid/gid (see fuse-ops.ts).
+    defaultPermissions: true,
+    allowOther: settings.allowOther,
+    debug: settings.debug,
+    // fuse-native answers ETIMEDOUT after its own timeout (15 s by default);
+    // a flush of a large file to a slow store may take longer.
+    timeout: false,
+  };
+}
+
+/**
+ * statfs figures for fuse-native, which carries them as uint32: pick the
+ * smallest fragment size (a power of two ≥ 4 KiB) that makes the block
+ * counts fit, and clamp inode counts.
+ */
+export function statfsFigures(figures: {
+  totalBytes: number;
+  freeBytes: number;
+  totalInodes: number;
+  freeInodes: number;
+  nameBytesMax: number;
+  blockSizeBytes: number;
+}): Record<string, number> {
+  const UINT32_MAX = 0xffff_ffff;
+  let unit = 4096;
+  for (let i = 0; i < 40 && Math.ceil(figures.totalBytes / unit) > UINT32_MAX; i++) unit *= 2;
+  const blocks = Math.min(UINT32_MAX, Math.ceil(figures.totalBytes / unit));
+  const free = Math.min(blocks, Math.floor(figures.freeBytes / unit));
+  const files = Math.min(UINT32_MAX, figures.totalInodes);
+  const filesFree = Math.min(files, figures.freeInodes);
+  return {
+    bsize: Math.min(UINT32_MAX, Math.max(unit, figures.blockSizeBytes)),
+    frsize: unit,
+    blocks,
+    bfree: free,
+    bavail: free,
+    files,
+    ffree: filesFree,
+    favail: filesFree,
+    fsid: 0,
+    flag: 0,
+    namemax: figures.nameBytesMax,
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The client's stable entry: mount a file system given its metadata client
+ * and data path. The composition root (cli/, `curvefs mount` and
+ * `curvefs local up`) builds those from the MDS's FsInfo and calls:
+ *
+ *   const meta: MetaApi = ...;                          // client/meta
+ *   const data = fileDataFromDataClient(await DataClient.start({...}));
+ *   const mounted = await mountFileSystem({ mountPoint, meta, data, logger });
+ *   await mounted.closed;   // resolves after SIGINT/SIGTERM (or unmount()) unmounted cleanly
+ *   // then stop the data client, the session and RPC channels, and exit
+ *
+ * Unmounting flushes every open file first (close-to-open: all data written
+ * before the unmount is committed), then detaches the mount.
+ */
+import { MonotonicClock, SystemClock, type Clock } from '../src/common/clock.js';
+import type { Logger } from '../src/common/log.js';
+import { mountFuse } from './fuse/fuse-mount.js';
+import { FUSE_MOUNT_DEFAULTS } from './fuse/fuse-options.js';
+import type { FileDataApi } from './vfs/data-api.js';
+import type { MetaApi } from './vfs/meta-api.js';
+import { Vfs } from './vfs/vfs.js';
+
+export type { MetaApi, DentryOps, InodeOps, SessionOps, FsStatsOps, InodeAttr, Dentry, RenameRequest } from './vfs/meta-api.js';
+export type { FileData, FileDataApi } from './vfs/data-api.js';
+export { FileType, ROOT_INODE_ID } from './vfs/meta-api.js';
+export { fileDataFromDataClient } from './vfs/file-data-from-data-client.js';
+export { Vfs } from './vfs/vfs.js';
+export { mountFuse, type FuseMount } from './fuse/fuse-mount.js';
+
+export interface MountFileSystemOptions {
+  readonly mountPoint: string;
+  readonly meta: MetaApi;
+  readonly data: FileDataApi;
+  /** Shown as the mount's source in /proc/mounts and df (default "curvefs"). */
+  readonly fsName?: string;
+  /** Client and kernel attribute cache TTL (default 1000 ms). */
+  readonly attrTtlMs?: number;
+  /** Client and kernel dentry cache TTL, also for negative entries (default 1000 ms). */
+  readonly entryTtlMs?: number;
+  /** Let users other than the mounting one in (default false; see client/fuse/fuse-ops.ts on ownership). */
+  readonly allowOther?: boolean;
+  /** Unmount on SIGINT/SIGTERM (default true). */
+  readonly handleSignals?: boolean;
+  readonly logger?: Logger;
+  readonly wallClock?: Clock;
+  readonly cacheClock?: Clock;
+}
+
+export interface MountedFileSystem {
+  readonly mountPoint: string;
+  readonly vfs: Vfs;
+  /** Flush, unmount, release. Idempotent. Rejects if some data could not be flushed (the mount is gone anyway). */
+  unmount(): Promise<void>;
+  /** Settles once unmounted, by unmount() or by a signal; rejects like unmount(). */
+  readonly closed: Promise<void>;
+}
+
+export async function mountFileSystem(options: MountFileSystemOptions): Promise<MountedFileSystem> {
+  const attrTtlMs = options.attrTtlMs ?? FUSE_MOUNT_DEFAULTS.attrTtlMs;
+  const entryTtlMs = options.entryTtlMs ?? FUSE_MOUNT_DEFAULTS.entryTtlMs;
+  const vfs = new Vfs({
+    meta: options.meta,
+    data: options.data,
+    wallClock: options.wallClock ?? new SystemClock(),
+    cacheClock: options.cacheClock ?? new MonotonicClock(),
+    attrTtlMs,
+    entryTtlMs,
+    negativeEntryTtlMs: entryTtlMs,
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
+  });
+  const mount = await mountFuse(vfs, options.mountPoint, {
+    attrTtlMs,
+    entryTtlMs,
+    ...(options.fsName !== undefined ? { fsName: options.fsName } : {}),
+    ...(options.allowOther !== undefined ? { allowOther: options.allowOther } : {}),
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
+  });
+  let settle: { resolve: () => void; reject: (error: unknown) => void } | null = null;
+  const closed = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  // Callers that only use unmount() must not see an unhandled rejection here.
+  closed.catch(() => undefined);
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    options.logger?.info({ signal, mountPoint: mount.mountPoint }, 'signal: unmounting');
+    void unmount().catch(() => undefined);
+  };
+  function unmount(): Promise<void> {
+    const done = mount.unmount();
+    done.then(
+      () => settle!.resolve(),
+      (error: unknown) => settle!.reject(error),
+    );
+    done.finally(() => {
+      for (const signal of signals) process.removeListener(signal, onSignal);
+    }).catch(() => undefined);
+    return done;
+  }
+  if (options.handleSignals ?? true) for (const signal of signals) process.on(signal, onSignal);
+  return { mountPoint: mount.mountPoint, vfs, unmount, closed };
+}

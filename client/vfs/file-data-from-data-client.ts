@@ -1,0 +1,32 @@
+/**
+ * Adapts the data path (client/data DataClient and its FileHandle) to the
+ * VFS's FileDataApi seam. Only shapes differ: the data path shares buffered
+ * data per inode itself and copies written bytes before its write resolves,
+ * which is what the seam asks for.
+ */
+import { assert } from '../../src/common/assert.js';
+import type { DataClient } from '../data/data-client.js';
+import type { FileData, FileDataApi } from './data-api.js';
+import type { InodeId } from './meta-api.js';
+
+export function fileDataFromDataClient(dataClient: DataClient): FileDataApi {
+  return {
+    async open(inodeId: InodeId, lengthBytes: number): Promise<FileData> {
+      const handle = dataClient.open(inodeId, lengthBytes);
+      return {
+        inodeId,
+        async read(offset, length, into) {
+          const bytes = await handle.read(offset, length);
+          assert(bytes.length <= length && length <= into.length, 'read stays within what was asked');
+          return bytes.copy(into, 0, 0, bytes.length);
+        },
+        write: (offset, data) => handle.write(offset, data),
+        flush: () => handle.flush(),
+        fsync: () => handle.fsync(),
+        truncate: (length) => handle.truncate(length),
+        length: () => handle.lengthBytes,
+        close: () => handle.close(),
+      };
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * A CHILD process that serves a real FUSE mount of the client's Vfs over the
+ * metadata TEST DOUBLE (vfs-memory-meta.ts), for e2e tests of the VFS and the
+ * FUSE adapter through the kernel:
+ *
+ *   node vfs-mount-child.js MOUNTPOINT memory          file data in memory (vfs-memory-data.ts)
+ *   node vfs-mount-child.js MOUNTPOINT local DATADIR   the real data path (client/data DataClient)
+ *                                                      on a LocalObjectStore under DATADIR
+ *
+ * Prints "mounted MOUNTPOINT" when the kernel accepted the mount; on
+ * SIGTERM/SIGINT unmounts (flushing) through mountFileSystem's own signal
+ * handling, prints "unmounted" and exits 0 (1 if the flush failed).
+ * Metadata lives in this process only: it is gone when the child exits.
+ */
+import { SystemClock } from '../../src/common/clock.js';
+import { createLogger } from '../../src/common/log.js';
+import { DEFAULT_GEOMETRY } from '../../src/layout/geometry.js';
+import { LocalObjectStore } from '../../src/object/local-object-store.js';
+import type { ChunkInfoAppend } from '../../src/layout/chunk-info.js';
+import { DataClient } from '../../client/data/data-client.js';
+import type { ChunkIdAllocator, ChunkInfoStore } from '../../client/data/metadata.js';
+import { fileDataFromDataClient, mountFileSystem, type FileDataApi } from '../../client/index.js';
+import { timespecFromMs } from '../../client/vfs/posix-time.js';
+import { MemoryMeta } from './vfs-memory-meta.js';
+import { MemoryFileStore } from './vfs-memory-data.js';
+import { ReferenceChunkInfoStore } from './reference-chunk-info-store.js';
+
+/** The data path's metadata seam over the reference store, mirroring lengths into the inode records. */
+class BridgedChunkInfoStore implements ChunkInfoStore {
+  private readonly chunks = new ReferenceChunkInfoStore();
+  constructor(private readonly meta: MemoryMeta) {}
+  getChunkInfos(inodeId: number, chunkIndex: number) {
+    return this.chunks.getChunkInfos(inodeId, chunkIndex);
+  }
+  async appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number): Promise<void> {
+    await this.chunks.appendChunkInfos(inodeId, records, newLength);
+    const inode = this.meta.inodes.get(inodeId);
+    if (inode !== undefined && inode.attr.length < newLength) await this.meta.updateInode(inodeId, { length: newLength });
+  }
+  async truncate(inodeId: number, newLength: number, zeroRecords: readonly ChunkInfoAppend[]): Promise<void> {
+    await this.chunks.truncate(inodeId, newLength, zeroRecords);
+    if (this.meta.inodes.has(inodeId)) await this.meta.updateInode(inodeId, { length: newLength });
+  }
+}
+
+async function main(): Promise<void> {
+  const [mountPoint, dataKind, dataDir] = process.argv.slice(2);
+  if (mountPoint === undefined || (dataKind !== 'memory' && dataKind !== 'local') || (dataKind === 'local' && dataDir === undefined)) {
+    process.stderr.write('usage: vfs-mount-child.js MOUNTPOINT memory | MOUNTPOINT local DATADIR\n');
+    process.exit(2);
+  }
+  const wallClock = new SystemClock();
+  const meta = new MemoryMeta(timespecFromMs(wallClock.nowMs()));
+  let data: FileDataApi;
+  let dataClient: DataClient | null = null;
+  if (dataKind === 'memory') {
+    data = new MemoryFileStore(meta, () => timespecFromMs(wallClock.nowMs()));
+  } else {
+    let nextChunkId = 1;
+    const chunkIds: ChunkIdAllocator = {
+      async allocate(count: number) {
+        const first = nextChunkId;
+        nextChunkId += count;
+        return first;
+      },
+    };
+    dataClient = await DataClient.start({
+      fsId: 1,
+      geometry: DEFAULT_GEOMETRY,
+      store: new LocalObjectStore(dataDir!),
+      chunkInfos: new BridgedChunkInfoStore(meta),
+      chunkIds,
+    });
+    data = fileDataFromDataClient(dataClient);
+  }
+  const logger = createLogger({ name: 'vfs-mount-child', level: 'warn' });
+  const mounted = await mountFileSystem({ mountPoint: mountPoint!, meta, data, logger, wallClock });
+  process.stdout.write(`mounted ${mounted.mountPoint}\n`);
+  try {
+    await mounted.closed;
+    process.stdout.write('unmounted\n');
+    process.exitCode = 0;
+  } catch (error) {
+    process.stdout.write(`unmount failed: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
+  // Timers of the data path would keep the process alive.
+  process.exit();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`vfs-mount-child: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(3);
+});
