@@ -8,8 +8,9 @@
  * service address, so a follower's leader hint is directly the address
  * clients dial; peers' transport addresses follow the same +1 rule.
  *
- * `mds` addresses are kept for registration and heartbeats; until the
- * MDS-side wiring exists, copysets are created with CreateCopysetNode.
+ * With `mds` addresses it registers with the MDS and heartbeats every
+ * copyset it hosts (heartbeat/mds-heartbeat.ts); the MDS then creates
+ * copysets and partitions here by RPC. Without, tests create them directly.
  */
 import { mkdir } from 'node:fs/promises';
 import { assert } from '../src/common/assert.js';
@@ -21,7 +22,9 @@ import { RpcServer } from '../src/rpc/rpc-server.js';
 import { metaServerService } from '../src/proto/index.js';
 import { CopysetManager } from './copyset/copyset-manager.js';
 import type { CopysetNodeOptions } from './copyset/copyset-node.js';
+import { MdsHeartbeat } from './heartbeat/mds-heartbeat.js';
 import { metaServerHandlers } from './service/metaserver-service.js';
+import type { Logger } from '../src/common/log.js';
 
 export interface MetaserverOptions {
   /** "host:port" of the MetaServer service (the port must be fixed: peers derive the Raft port from it). */
@@ -35,6 +38,8 @@ export interface MetaserverOptions {
   /** Raft tick interval (default 100 ms: election ~1 s, heartbeats ~100 ms). */
   readonly tickMs?: number;
   readonly raft?: CopysetNodeOptions['raft'];
+  readonly heartbeatIntervalMs?: number;
+  readonly logger?: Logger;
 }
 
 export interface Metaserver {
@@ -44,6 +49,8 @@ export interface Metaserver {
   readonly copysets: CopysetManager;
   readonly zone: string;
   readonly mds: readonly string[];
+  /** Undefined without MDS addresses. */
+  readonly heartbeat: MdsHeartbeat | undefined;
   stop(): Promise<void>;
 }
 
@@ -74,7 +81,7 @@ export async function startMetaserver(options: MetaserverOptions): Promise<Metas
   let server: RpcServer | undefined;
   try {
     await copysets.loadExisting();
-    server = new RpcServer({ host, port });
+    server = new RpcServer({ host, port, ...(options.logger === undefined ? {} : { logger: options.logger }) });
     server.addService(metaServerService(), metaServerHandlers(copysets));
     const bound = await server.start();
     assert(bound === port, `service bound to ${bound}, asked ${port}`);
@@ -83,16 +90,30 @@ export async function startMetaserver(options: MetaserverOptions): Promise<Metas
     await raftHost.close();
     throw error;
   }
+  const heartbeat =
+    options.mds.length === 0
+      ? undefined
+      : new MdsHeartbeat({
+          mds: options.mds,
+          address,
+          zone: options.zone ?? 'zone1',
+          copysets,
+          ...(options.heartbeatIntervalMs === undefined ? {} : { intervalMs: options.heartbeatIntervalMs }),
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+        });
+  heartbeat?.start();
   let isStopped = false;
   return {
     address,
     raftAddress,
     copysets,
-    zone: options.zone ?? 'default',
+    zone: options.zone ?? 'zone1',
     mds: [...options.mds],
+    heartbeat,
     async stop() {
       if (isStopped) return;
       isStopped = true;
+      await heartbeat?.stop();
       await server!.shutdown();
       await raftHost.close();
     },

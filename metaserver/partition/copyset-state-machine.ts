@@ -71,7 +71,9 @@ export class CopysetStateMachine {
     }
     if (op.type === OpType.CreatePartition) return this.createPartition(index, op.fsId, op.partitionId, op.start, op.end);
     const p = this.partitions.get(op.partitionId);
-    if (p === undefined || p.fsId !== op.fsId) return status(MetaStatusCode.PARTITION_NOT_FOUND);
+    // DeletePartition may leave fsId out (0): the partition id alone names it.
+    const isFsMatch = p !== undefined && (p.fsId === op.fsId || (op.type === OpType.DeletePartition && op.fsId === 0));
+    if (p === undefined || !isFsMatch) return status(MetaStatusCode.PARTITION_NOT_FOUND);
     const result = this.dispatchTo(index, p, op);
     // Only a change moves a partition's applied index: a refused request leaves it as it was.
     if (result.status === MetaStatusCode.OK) p.appliedIndex = index;

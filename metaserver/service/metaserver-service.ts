@@ -18,6 +18,20 @@ import type { CopysetNode } from '../copyset/copyset-node.js';
 import { OpType, type OpResult } from '../partition/ops.js';
 import { attrToWire, chunksToWire, dentryToWire, inodeToWire, lockToWire, partitionToWire, xattrsToWire } from './wire.js';
 
+/**
+ * With no leader known (a new copyset, an election under way) a replica
+ * waits this long for one before answering REDIRECTED, so callers are not
+ * sent round the replicas while the group elects.
+ */
+const LEADER_WAIT_MS = 3_000;
+const LEADER_POLL_MS = 20;
+
+async function waitForLeader(node: CopysetNode): Promise<void> {
+  for (let waited = 0; waited < LEADER_WAIT_MS && node.leaderId() === ''; waited += LEADER_POLL_MS) {
+    await new Promise((resolve) => setTimeout(resolve, LEADER_POLL_MS));
+  }
+}
+
 /** Chunk indexes per GetChunkInfo stream message. */
 const CHUNKS_PER_MESSAGE = 64;
 
@@ -46,6 +60,7 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
   const onLeader = async (req: RequestHeader, fn: (node: CopysetNode) => Promise<Reply>): Promise<Reply> => {
     const node = manager.get(req.poolId, req.copysetId);
     if (node === undefined) return { status: MetaStatusCode.COPYSET_NOT_FOUND };
+    if (!node.isLeader() && node.leaderId() === '') await waitForLeader(node);
     if (!node.isLeader()) return { ...notLeader(node.leaderId()) };
     try {
       return await fn(node);
