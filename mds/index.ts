@@ -21,6 +21,7 @@ import type { MetaserverAdmin } from './core/metaserver-admin.js';
 import { GrpcMetaserverAdmin } from './core/grpc-metaserver-admin.js';
 import { ELECTION_KEY } from './core/records.js';
 import { EtcdElection } from './election/etcd-election.js';
+import { EtcdMembership } from './election/etcd-membership.js';
 import { SoleLeaderElection, type LeaderElection } from './election/leader-election.js';
 import { createEtcdClient, parseEtcdEndpoints } from './etcd/etcd-client.js';
 export { parseEtcdEndpoints } from './etcd/etcd-client.js';
@@ -93,6 +94,7 @@ export async function startMds(options: StartMdsOptions): Promise<MdsHandle> {
   let election: LeaderElection;
   let closeEtcd: () => void = () => {};
   let etcdStore: EtcdStore | null = null;
+  let membership: EtcdMembership | null = null;
   if (isHa) {
     const client = createEtcdClient(parseEtcdEndpoints(options.etcdEndpoints!.join(',')));
     closeEtcd = () => client.close();
@@ -100,6 +102,7 @@ export async function startMds(options: StartMdsOptions): Promise<MdsHandle> {
     etcdStore = new EtcdStore(client, prefix, true);
     store = etcdStore;
     const fenced = etcdStore;
+    membership = new EtcdMembership(client, `${prefix}members/`, () => address, log);
     election = new EtcdElection({
       client,
       key: prefix + ELECTION_KEY,
@@ -130,7 +133,11 @@ export async function startMds(options: StartMdsOptions): Promise<MdsHandle> {
     ...(options.chunkIdBatch !== undefined ? { chunkIdBatch: options.chunkIdBatch } : {}),
     ...(options.scheduleCooldownMs !== undefined ? { scheduleCooldownMs: options.scheduleCooldownMs } : {}),
   });
-  server.addService(mdsService(), mdsHandlers(core, () => address));
+  const members = membership;
+  server.addService(
+    mdsService(),
+    mdsHandlers(core, () => address, async () => (members === null ? [address] : members.list())),
+  );
   registerMdsMetrics(registry, core);
   try {
     const port = await server.start();
@@ -143,6 +150,7 @@ export async function startMds(options: StartMdsOptions): Promise<MdsHandle> {
   assert(address.length > 0, 'advertise address');
   if (!isHa) (election as SoleLeaderElection).setAddress(address);
   election.start();
+  membership?.start();
 
   // Background jobs: one tick, never overlapping itself.
   const tickMs = options.backgroundTickMs ?? 1000;
@@ -173,6 +181,7 @@ export async function startMds(options: StartMdsOptions): Promise<MdsHandle> {
       if (isStopped) return;
       isStopped = true;
       clearInterval(timer);
+      await membership?.stop();
       await election.stop();
       core.stop();
       await server.shutdown();

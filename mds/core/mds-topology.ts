@@ -354,8 +354,19 @@ export class MdsTopology {
     });
   }
 
-  async clusterStatus(selfAddress: string): Promise<Reply<M.ClusterStatusResponse>> {
+  /**
+   * @param members addresses of live MDS processes (etcd presence keys; just
+   *   this one when embedded). This MDS answers, so it is the leader.
+   */
+  async clusterStatus(selfAddress: string, members: () => Promise<string[]>): Promise<Reply<M.ClusterStatusResponse>> {
     return this.core.handle('ClusterStatus', async (state) => {
+      let addresses: string[];
+      try {
+        addresses = await members();
+      } catch {
+        addresses = [];
+      }
+      if (!addresses.includes(selfAddress)) addresses.push(selfAddress);
       const nowMs = this.nowMs;
       const offlineMs = this.core.metaserverOfflineMs;
       const online = [...state.metaservers.keys()].filter((id) => state.isOnline(id, nowMs, offlineMs)).length;
@@ -368,7 +379,7 @@ export class MdsTopology {
       return {
         ...reply(MetaStatusCode.OK),
         isHealthy: unhealthy === 0 && online === state.metaservers.size,
-        mds: [{ address: selfAddress, isLeader: true, isHealthy: true }],
+        mds: addresses.sort().map((address) => ({ address, isLeader: address === selfAddress, isHealthy: true })),
         metaserverOnline: online,
         metaserverOffline: state.metaservers.size - online,
         copysetTotal: state.copysets.size,

@@ -7,7 +7,11 @@ import type { ServiceHandlers } from '../../src/rpc/index.js';
 import type { MdsMethods } from '../../src/proto/types-mds.js';
 import type { MdsCore } from '../core/mds-core.js';
 
-export function mdsHandlers(core: MdsCore, selfAddress: () => string): ServiceHandlers<MdsMethods> {
+export function mdsHandlers(
+  core: MdsCore,
+  selfAddress: () => string,
+  members: () => Promise<string[]>,
+): ServiceHandlers<MdsMethods> {
   const topology = core.topology;
   return {
     CreateFs: (request) => core.createFs(request),
@@ -26,6 +30,6 @@ export function mdsHandlers(core: MdsCore, selfAddress: () => string): ServiceHa
     GetCopysetOfPartition: (request) => topology.getCopysetOfPartition(request),
     GetMetaServerListInCopysets: (request) => topology.getMetaServerListInCopysets(request),
     ListTopology: () => topology.listTopology(),
-    ClusterStatus: () => topology.clusterStatus(selfAddress()),
+    ClusterStatus: () => topology.clusterStatus(selfAddress(), members),
   };
 }

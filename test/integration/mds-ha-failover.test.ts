@@ -69,6 +69,9 @@ test('kill -9 of the leader under load: new leader within 10 s, nothing acknowle
   assert.equal(status.status, MetaStatusCode.OK, status.errorMessage);
   const firstLeader = probe.leaderAddress();
   assert.ok(addresses.includes(firstLeader));
+  // Every MDS is listed; the one answering leads.
+  assert.deepEqual(status.mds.map((m) => m.address), [...addresses].sort());
+  assert.deepEqual(status.mds.filter((m) => m.isLeader).map((m) => m.address), [firstLeader]);
 
   const ackedFs: string[] = [];
   const chunkRanges: Array<[number, number]> = [];
@@ -118,12 +121,14 @@ test('kill -9 of the leader under load: new leader within 10 s, nothing acknowle
   const fsBeforeKill = ackedFs.length;
   const chunksBeforeKill = chunkRanges.length;
   assert.ok(fsBeforeKill > 0 && chunksBeforeKill > 0, 'load made progress before the kill');
-  const killedAtMs = Date.now();
   await processes.get(firstLeader)!.kill();
+  // Measured from the moment the leader is dead (kill() returns after the exit).
+  const killedAtMs = Date.now();
+  const chunksAtKill = chunkRanges.length;
 
   // The first acknowledgement after the kill comes from the new leader.
   const deadline = killedAtMs + 12_000;
-  while (Date.now() < deadline && !(chunkRanges.length > chunksBeforeKill && lastOkMs > killedAtMs)) {
+  while (Date.now() < deadline && !(chunkRanges.length > chunksAtKill && lastOkMs > killedAtMs)) {
     await new Promise((r) => setTimeout(r, 50));
   }
   const failoverMs = lastOkMs - killedAtMs;
@@ -140,6 +145,8 @@ test('kill -9 of the leader under load: new leader within 10 s, nothing acknowle
   const newLeader = check.leaderAddress();
   assert.notEqual(newLeader, firstLeader);
   const names = new Set(listed.fsInfos.map((f) => f.fsName));
+  const after = await check.call('ClusterStatus', {});
+  assert.deepEqual(after.mds.filter((m) => m.isLeader).map((m) => m.address), [newLeader]);
   for (const name of ackedFs) assert.ok(names.has(name), `acknowledged fs ${name} survived the failover`);
   assert.ok(ackedFs.length > fsBeforeKill, 'file systems were created after the failover too');
 
