@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { SeededRandom, type Random } from '../../src/common/random.js';
 import type { ObjectStore } from '../../src/object/object-store.js';
+import { objectPiecesOf } from '../../src/layout/geometry.js';
+import { objectKey } from '../../src/layout/object-key.js';
 import { DataClient } from '../../client/data/data-client.js';
 import type { DataClientOptions } from '../../client/data/data-options.js';
 import type { FileHandle } from '../../client/data/file-handle.js';
@@ -66,11 +68,34 @@ export interface ModelRunOptions {
 export async function runDataModel(o: ModelRunOptions): Promise<{ ops: Record<string, number> }> {
   const rng = new SeededRandom(o.seed);
   const meta = new ReferenceChunkInfoStore();
+  // Invariant checked on every commit: metadata never names an object that
+  // has not been PUT (data durable before metadata points at it).
+  const putKeys = new Set<string>();
+  const violations: string[] = [];
+  const store: ObjectStore = Object.assign(Object.create(o.store) as ObjectStore, {
+    put: async (key: string, data: Uint8Array) => {
+      await o.store.put(key, data);
+      putKeys.add(key);
+    },
+    get: o.store.get.bind(o.store),
+    head: o.store.head.bind(o.store),
+  });
+  const append = meta.appendChunkInfos.bind(meta);
+  meta.appendChunkInfos = async (inodeId, records, newLength) => {
+    for (const r of records) {
+      if (r.info.zero) continue;
+      for (const p of objectPiecesOf(SMALL_GEOMETRY, r.info)) {
+        const key = objectKey(`m${o.seed}`, { fsId: 1, inodeId, chunkId: r.info.chunkId, blockIndex: p.blockIndex, compaction: 0 });
+        if (!putKeys.has(key)) violations.push(key);
+      }
+    }
+    await append(inodeId, records, newLength);
+  };
   const ids = new ReferenceChunkIdAllocator();
   const base: DataClientOptions = {
     fsId: 1,
     geometry: SMALL_GEOMETRY,
-    store: o.store,
+    store,
     chunkInfos: meta,
     chunkIds: ids,
     keyPrefix: `m${o.seed}`,
@@ -143,6 +168,7 @@ export async function runDataModel(o: ModelRunOptions): Promise<{ ops: Record<st
       }
       assert.equal(handle.lengthBytes, model.bytes.length, `${where}: length`);
       assert.ok(client.bufferedBytes <= (base.memoryLimitBytes ?? 0), `${where}: memory ceiling`);
+      assert.deepEqual(violations, [], `${where}: chunk info appended before its objects were PUT`);
     }
     await check(handle, `final (seed ${o.seed})`);
     await handle.close();
