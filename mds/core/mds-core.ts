@@ -229,6 +229,9 @@ export class MdsCore {
         JSON.stringify(fs.storage) === JSON.stringify(wanted.storage);
       if (!same) return reply(MetaStatusCode.FS_EXIST, `fs ${request.fsName} already exists (id ${fs.fsId})`);
     } else {
+      // Refuse before recording anything: a fs without metaservers would sit half-made.
+      const blocker = this.topology.placementBlocker(state);
+      if (blocker !== '') return reply(MetaStatusCode.NO_SPACE, blocker);
       const fsId = await this.ids.fs.take(1);
       const record: FsRecord = {
         fsId,

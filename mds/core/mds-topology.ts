@@ -194,6 +194,19 @@ export class MdsTopology {
     );
   }
 
+  /** Why a partition cannot be placed right now ('' when it can): checked before an fs is recorded. */
+  placementBlocker(state: MdsState): string {
+    const nowMs = this.nowMs;
+    const offlineMs = this.core.metaserverOfflineMs;
+    const hasHealthyCopyset = [...state.copysets.values()].some(
+      (c) => c.peers.length === COPYSET_REPLICAS && c.peers.every((id) => state.isOnline(id, nowMs, offlineMs)),
+    );
+    if (hasHealthyCopyset) return '';
+    if (chooseCopysetPeers(state.placementView(nowMs, offlineMs)) !== undefined) return '';
+    const online = [...state.metaservers.keys()].filter((id) => state.isOnline(id, nowMs, offlineMs)).length;
+    return `need ${COPYSET_REPLICAS} online metaservers to place the fs's partitions, have ${online}`;
+  }
+
   /** Under the mutex: creates `count` partitions of `fs`, and copysets as placement asks for them. */
   async createPartitionsLocked(
     state: MdsState,

@@ -13,13 +13,14 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assert } from '../../src/common/assert.js';
-import { CorruptionError } from '../../src/common/errors.js';
+import { ConfigError, CorruptionError } from '../../src/common/errors.js';
 import type { Compare, KeyValue, MdsStore, StoreOp, TxnResult } from './mds-store.js';
 import { TXN_OPS_MAX, VALUE_BYTES_MAX } from './mds-store.js';
 
 const FILE_NAME = 'mds-store.json';
 const TEMP_NAME = 'mds-store.json.tmp';
 const MAGIC = 'CURVEFS-MDS-STORE-1';
+const LOCK_NAME = 'mds-store.lock';
 
 interface Entry {
   value: string;
@@ -40,11 +41,21 @@ export class LocalFileStore implements MdsStore {
 
   private constructor(private readonly dir: string) {}
 
-  /** Opens (or creates) the store in `dir`, recovering the last durable state. */
+  /**
+   * Opens (or creates) the store in `dir`, recovering the last durable state.
+   * One process at a time: a lock file names the owner's pid; a lock whose
+   * process is gone (kill -9) is taken over.
+   */
   static async open(dir: string): Promise<LocalFileStore> {
     await fs.promises.mkdir(dir, { recursive: true });
+    await takeLock(path.join(dir, LOCK_NAME));
     const store = new LocalFileStore(dir);
-    await store.load();
+    try {
+      await store.load();
+    } catch (e) {
+      await fs.promises.rm(path.join(dir, LOCK_NAME), { force: true });
+      throw e;
+    }
     return store;
   }
 
@@ -157,6 +168,7 @@ export class LocalFileStore implements MdsStore {
     if (this.closed) return;
     await this.writeChain;
     this.closed = true;
+    await fs.promises.rm(path.join(this.dir, LOCK_NAME), { force: true });
   }
 
   private assertOpen(): void {
@@ -166,4 +178,31 @@ export class LocalFileStore implements MdsStore {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+async function takeLock(lockPath: string): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await fs.promises.writeFile(lockPath, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const owner = Number(await fs.promises.readFile(lockPath, 'utf8').catch(() => ''));
+    if (Number.isSafeInteger(owner) && owner > 0 && isAlive(owner)) {
+      throw new ConfigError('data', `${path.dirname(lockPath)} is in use by MDS process ${owner}`);
+    }
+    // The owner died without closing (kill -9): the lock is stale.
+    await fs.promises.rm(lockPath, { force: true });
+  }
+  throw new ConfigError('data', `cannot lock ${lockPath}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

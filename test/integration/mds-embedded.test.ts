@@ -46,6 +46,22 @@ after(async () => {
   await objectsDir.remove();
 });
 
+test('without metaservers an fs is refused before anything is recorded', async () => {
+  const lonelyDir = await makeTempDir('mds-lonely');
+  const lonely = await startMds({ listen: '127.0.0.1:0', dataDir: lonelyDir.path, logger: silentLogger });
+  const lonelyClient = new RpcClient<MdsMethods>(mdsService(), { addresses: [lonely.address] });
+  try {
+    const res = await lonelyClient.call('CreateFs', { fsName: 'early', storage: localStorage() });
+    assert.equal(res.status, MetaStatusCode.NO_SPACE);
+    assert.match(res.errorMessage, /need 3 online metaservers/);
+    assert.deepEqual((await lonelyClient.call('ListFs', {})).fsInfos, []);
+  } finally {
+    lonelyClient.close();
+    await lonely.stop();
+    await lonelyDir.remove();
+  }
+});
+
 test('create fs: partition on a copyset spanning 3 zones, root inode created, credentials masked', async () => {
   const created = await client.call('CreateFs', { fsName: 'alpha', storage: localStorage(), rootMode: 0o40755 });
   assert.equal(created.status, MetaStatusCode.OK, created.errorMessage);

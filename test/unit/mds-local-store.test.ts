@@ -44,6 +44,18 @@ test('get, put, delete, list by prefix, compare-and-swap', async () => {
   }, 'mds-store');
 });
 
+test('one process at a time: a live owner is refused, a dead one is taken over', async () => {
+  await withTempDir(async (dir) => {
+    const store = await LocalFileStore.open(dir);
+    await assert.rejects(LocalFileStore.open(dir), (e: unknown) => CurveError.is(e) && e.code === 'CURVEFS_ERR_CONFIG');
+    await store.close();
+    // A pid that cannot be alive (beyond the kernel's pid_max).
+    fs.writeFileSync(path.join(dir, 'mds-store.lock'), '2147483646');
+    const reopened = await LocalFileStore.open(dir);
+    await reopened.close();
+  }, 'mds-store');
+});
+
 test('a leftover temp file is ignored; a damaged file is refused', async () => {
   await withTempDir(async (dir) => {
     const store = await LocalFileStore.open(dir);
