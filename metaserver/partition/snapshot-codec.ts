@@ -410,9 +410,15 @@ function readPending(r: ByteReader): PendingTx {
   return { startTs, primary, ttlMs, lockTimeMs, time, writes, inodeChanges, emptyDirs };
 }
 
-/** The copyset's snapshot as the chunked async iterable the Raft driver streams. */
-export async function* snapshotChunks(sm: CopysetStateMachine): AsyncIterable<Uint8Array> {
-  // Encoded before the first await: a consistent cut even while entries keep applying.
+/**
+ * The copyset's snapshot as the chunked async iterable the Raft driver
+ * streams. Encoded here, synchronously, not when iteration starts (a
+ * generator body would run only at the first next(), after more applies):
+ * the image is the state at the moment of the call.
+ */
+export function snapshotChunks(sm: CopysetStateMachine): AsyncIterable<Uint8Array> {
   const chunks = encodeSnapshot(sm);
-  yield* chunks;
+  return (async function* () {
+    yield* chunks;
+  })();
 }

@@ -18,6 +18,8 @@ const POOL = 1;
 const COPYSET = 7;
 const FS = 3;
 const header = { poolId: POOL, copysetId: COPYSET, partitionId: 1, fsId: FS };
+/** Small snapshot thresholds: a replica that was down catches up through InstallSnapshot. */
+const RAFT = { snapshotLogEntries: 16 };
 
 /** A port whose successor is free too (the Raft transport listens on port + 1). */
 async function portPair(): Promise<number> {
@@ -51,7 +53,7 @@ test('three metaservers: replicated changes, redirects, leader loss and restart'
       dirs.push(await makeTempDir('ms-cluster'));
       addresses.push(`${LOOPBACK_HOST}:${await portPair()}`);
     }
-    for (let i = 0; i < 3; i++) servers.push(await startMetaserver({ listen: addresses[i]!, dataDir: dirs[i]!.path, mds: [], tickMs: 50 }));
+    for (let i = 0; i < 3; i++) servers.push(await startMetaserver({ listen: addresses[i]!, dataDir: dirs[i]!.path, mds: [], tickMs: 50, raft: RAFT }));
     const first = client(addresses);
     rpc = first;
     const peers = addresses.map((address, i) => ({ id: i + 1, address }));
@@ -102,17 +104,45 @@ test('three metaservers: replicated changes, redirects, leader loss and restart'
     const afterFailover = await second.call('ListDentry', { ...header, dirInodeId: 1, count: 100 });
     assert.equal(afterFailover.status, S.OK);
     assert.deepEqual(afterFailover.dentries.map((d) => d.name), names.slice(1).sort());
-    const late = await second.call('CreateInode', { ...header, type: 1, mode: 0o40755, parent: 1, timeSec: 4 });
-    assert.equal(late.status, S.OK);
+    for (let i = 0; i < 40; i++) {
+      const late = await second.call('CreateInode', { ...header, type: 1, mode: 0o40755, parent: 1, timeSec: 4 });
+      assert.equal(late.status, S.OK);
+    }
     assert.notEqual(second.leaderAddress(), leader);
 
     // The old leader restarts from its WAL and catches up with the change it missed.
-    servers[leaderIndex] = await startMetaserver({ listen: leader, dataDir: dirs[leaderIndex]!.path, mds: [], tickMs: 50 });
+    servers[leaderIndex] = await startMetaserver({ listen: leader, dataDir: dirs[leaderIndex]!.path, mds: [], tickMs: 50, raft: RAFT });
     const caughtUp = await until('restarted replica to catch up', async () => {
       const s = await second.call('GetCopysetStatus', { poolId: POOL, copysetId: COPYSET }, { address: leader });
-      return s.copyset?.partitions[0]?.inodeCount === 22 ? s : undefined;
+      return s.copyset?.partitions[0]?.inodeCount === 61 ? s : undefined;
     });
     assert.equal(caughtUp.status, S.OK);
+    const newLeader = second.leaderAddress();
+    const leaderStatus = await second.call('GetCopysetStatus', { poolId: POOL, copysetId: COPYSET }, { address: newLeader });
+    assert.ok(leaderStatus.appliedIndex > 0);
+
+    // Leadership moves back by TransferLeader; the restarted replica then serves reads.
+    const transferred = await second.call('TransferLeader', { poolId: POOL, copysetId: COPYSET, peer: { address: leader } }, { address: newLeader });
+    assert.equal(transferred.status, S.OK);
+    const listedThere = await second.call('ListDentry', { ...header, dirInodeId: 1, count: 100 }, { address: leader });
+    assert.equal(listedThere.status, S.OK);
+    assert.deepEqual(listedThere.dentries.map((d) => d.name), names.slice(1).sort());
+
+    // Chunk lists stream in batches.
+    const file = listedThere.dentries[0]!.inodeId;
+    const chunks: Record<string, { infos: { chunkId: number; offset: number; len: number }[] }> = {};
+    for (let c = 0; c < 150; c++) chunks[String(c)] = { infos: [{ chunkId: 1000 + c, offset: c * 2 ** 26, len: 10 }] };
+    const appended = await second.call('AppendChunkInfo', { ...header, inodeId: file, chunks, length: 149 * 2 ** 26 + 10 }, { address: leader });
+    assert.equal(appended.status, S.OK);
+    let streamed = 0;
+    let messages = 0;
+    for await (const part of second.serverStream('GetChunkInfo', { ...header, inodeId: file }, { address: leader })) {
+      assert.equal(part.status, S.OK);
+      streamed += Object.keys(part.chunks).length;
+      messages += 1;
+    }
+    assert.equal(streamed, 150);
+    assert.equal(messages, 3);
   } finally {
     rpc?.close();
     for (const s of servers) await s?.stop();

@@ -331,3 +331,13 @@ test('snapshot → restore gives the same state; corrupt snapshots are refused',
   flipped[10] = flipped[10]! ^ 0xff;
   await assert.rejects(decodeSnapshot([flipped]), CorruptionError);
 });
+
+test('a snapshot is the state at the call, not at iteration', async () => {
+  const h = fresh();
+  const image = snapshotChunks(h.sm);
+  const appliedAtCall = h.sm.appliedIndex;
+  h.make(ROOT, 'later', FileType.File);
+  const restored = await decodeSnapshot(image);
+  assert.equal(restored.appliedIndex, appliedAtCall);
+  assert.equal(restored.getDentry(FS_ID, 1, ROOT, 'later').status, S.NOT_FOUND);
+});
