@@ -199,6 +199,9 @@ export class RaftSimulation {
   private eventTime = 0;
   private readonly trace: ((line: string) => void) | undefined;
   private healing = false;
+  /** The configuration after the highest-index conf change applied anywhere (committed). */
+  private latestConf: ConfState = { voters: [], votersOutgoing: [], learners: [] };
+  private latestConfIndex = 0;
   /** The client that proposes the liveness marker after healing. */
   private markerClient: SimClient | undefined;
   readonly stats: SimResult['stats'] = {
@@ -251,6 +254,7 @@ export class RaftSimulation {
       this.nodes.set(id, node);
       this.start(node);
     }
+    this.latestConf = { voters, votersOutgoing: [], learners: [] };
     for (let c = 1; c <= (options.clients ?? 3); c++) this.clients.push({ id: c, seq: 0, pending: null, leaderHint: '' });
   }
 
@@ -368,6 +372,10 @@ export class RaftSimulation {
       this.stats.committed = Math.max(this.stats.committed, e.index);
       if (e.type === EntryType.ConfChange) {
         node.confState = raw.applyConfChange(decodeConfChange(e.data));
+        if (e.index > this.latestConfIndex) {
+          this.latestConfIndex = e.index;
+          this.latestConf = node.confState;
+        }
         this.log(`${node.id} applied conf ${e.index}: ${JSON.stringify(node.confState)}`);
         node.sm.skip(e.index);
       } else if (e.data.byteLength === 0) {
@@ -561,6 +569,8 @@ export class RaftSimulation {
     const all = [...this.nodes.keys()];
     const members = new Set([...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...(cs.learnersNext ?? [])]);
     const spares = all.filter((id) => !members.has(id));
+    // The core refuses a leader removing itself; mostly ask for changes it accepts.
+    const others = cs.voters.filter((id) => id !== leader.id || r.chance(0.1));
     const empty = new Uint8Array(0);
     let cc: ConfChange | undefined;
     if (cs.votersOutgoing.length > 0) {
@@ -571,12 +581,12 @@ export class RaftSimulation {
         cc = { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.AddLearnerNode, nodeId: pick(r, spares) }], context: empty };
       } else if (choice === 1 && cs.learners.length > 0) {
         cc = { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.AddNode, nodeId: pick(r, cs.learners) }], context: empty };
-      } else if (choice === 2 && cs.voters.length > 2) {
-        cc = { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.RemoveNode, nodeId: pick(r, cs.voters) }], context: empty };
-      } else if (choice === 3 && (spares.length > 0 || cs.learners.length > 0) && cs.voters.length > 1) {
+      } else if (choice === 2 && cs.voters.length > 2 && others.length > 0) {
+        cc = { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.RemoveNode, nodeId: pick(r, others) }], context: empty };
+      } else if (choice === 3 && (spares.length > 0 || cs.learners.length > 0) && others.length > 0) {
         // Replace a voter through a joint config (Raft §6).
         const incoming = pick(r, [...spares, ...cs.learners]);
-        const outgoing = pick(r, cs.voters);
+        const outgoing = pick(r, others);
         cc = {
           transition: r.chance(0.5) ? ConfChangeTransition.JointImplicit : ConfChangeTransition.JointExplicit,
           changes: [
@@ -688,6 +698,7 @@ export class RaftSimulation {
     let markerIndex: number | undefined;
     let markerDeadline = 0;
     for (let u = 0; u < maxUnits; u++) {
+      this.runLatestMembers();
       this.step();
       const leader = this.leaderNode();
       if (leader === undefined) continue;
@@ -695,15 +706,6 @@ export class RaftSimulation {
       const cs = raft.trk.confState();
       const members = new Set([...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...(cs.learnersNext ?? [])]);
       if (u % UNITS_PER_TICK === 0) this.handOffIfRemoved(0.5);
-      // Removed nodes are shut down once no conf change is pending at a leader that is a member.
-      if (raft.pendingConfIndex <= raft.raftLog.applied && members.has(leader.id)) {
-        for (const n of this.nodes.values()) {
-          if (members.has(n.id) || n.stopped) continue;
-          this.log(`stop removed node ${n.id}`);
-          n.stopped = true;
-          n.raw = null;
-        }
-      }
       const markerOp = markerIndex === undefined ? undefined : this.history[markerIndex]!;
       if (markerOp === undefined || (markerOp.appliedIndex === undefined && this.clock.now > markerDeadline)) {
         // Propose a (new) marker through the current leader.
@@ -738,6 +740,37 @@ export class RaftSimulation {
         `${n.id}:${n.stopped ? 'stopped' : n.raw === null ? 'down' : `${StateType[n.raw.raft.state]} t${n.raw.raft.term} applied=${n.sm.appliedIndex} commit=${n.raw.raft.raftLog.committed} last=${n.raw.raft.raftLog.lastIndex()}`}`,
     );
     return `no convergence within ${maxUnits / UNITS_PER_TICK} ticks after healing (marker ${markerIndex === undefined ? 'not proposed' : 'pending'}; ${states.join(', ')})`;
+  }
+
+  /**
+   * The operator's view after healing: exactly the members of the latest
+   * committed configuration run. Removed nodes that never learned of their
+   * removal would otherwise keep campaigning in their old configuration
+   * (Raft §6's disruptive servers) and inflate the terms of members.
+   */
+  private runLatestMembers(): void {
+    const cs = this.latestConf;
+    const members = new Set([...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...(cs.learnersNext ?? [])]);
+    // Stopping a removed node is safe only once every member applied the
+    // change: a lagging member still uses the old config and may need the
+    // removed node's vote (the simulator found that stopping a node as soon
+    // as it applied its own removal can leave the cluster without a quorum).
+    let allApplied = true;
+    for (const id of members) {
+      const n = this.nodes.get(id)!;
+      if (n.raw === null || n.sm.appliedIndex < this.latestConfIndex) allApplied = false;
+    }
+    for (const n of this.nodes.values()) {
+      if (!members.has(n.id) && !n.stopped && allApplied) {
+        this.log(`stop removed node ${n.id}`);
+        n.stopped = true;
+        n.raw = null;
+      } else if (members.has(n.id) && n.stopped) {
+        this.log(`start member ${n.id}`);
+        n.stopped = false;
+        this.restart(n);
+      }
+    }
   }
 
   private maxAckedIndex(): number {

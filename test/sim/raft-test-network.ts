@@ -6,7 +6,7 @@
 import { SeededRandom } from '../../src/common/random.js';
 import { decodeConfChange } from '../../src/raft/core/codec.js';
 import { MemoryStorage } from '../../src/raft/core/memory-storage.js';
-import { describeMessage, type Message } from '../../src/raft/core/messages.js';
+import { describeMessage, type Message, MessageType } from '../../src/raft/core/messages.js';
 import type { RaftConfig } from '../../src/raft/core/raft.js';
 import { RawNode } from '../../src/raft/core/raw-node.js';
 import { type ConfState, type Entry, EntryType, type NodeId, type ReadState, StateType } from '../../src/raft/core/types.js';
@@ -39,7 +39,7 @@ export class TestNetwork {
     seed = 1,
   ) {
     for (const [i, id] of ids.entries()) {
-      const storage = MemoryStorage.withConfState({ voters: [...ids], votersOutgoing: [], learners: [] });
+      const storage = MemoryStorage.bootstrap({ voters: [...ids], votersOutgoing: [], learners: [] }, new Uint8Array(0));
       this.addPeer(id, storage, seed + i);
     }
   }
@@ -54,6 +54,13 @@ export class TestNetwork {
       applied,
       ...this.overrides,
     });
+    const peer: TestPeer = { id, node, storage, applied: [], readStates: [], confState: storage.initialState().confState };
+    this.peers.set(id, peer);
+    return peer;
+  }
+
+  /** Adds a node built by the test (e.g. over a storage holding a prepared log). */
+  adopt(id: NodeId, node: RawNode, storage: MemoryStorage): TestPeer {
     const peer: TestPeer = { id, node, storage, applied: [], readStates: [], confState: storage.initialState().confState };
     this.peers.set(id, peer);
     return peer;
@@ -86,7 +93,7 @@ export class TestNetwork {
     if (rd.snapshot !== undefined) p.storage.applySnapshot({ meta: rd.snapshot, data: new Uint8Array(0) });
     p.storage.append(rd.entries);
     if (rd.hardState !== undefined) p.storage.setHardState(rd.hardState);
-    for (const m of rd.messages) this.queue.push(m);
+    for (const m of rd.messages) this.queue.push(this.withFreshSnapshot(p, m));
     if (rd.snapshot !== undefined) p.confState = rd.snapshot.confState;
     for (const e of rd.committedEntries) {
       p.applied.push(e);
@@ -95,6 +102,19 @@ export class TestNetwork {
     for (const rs of rd.readStates) p.readStates.push(rs);
     p.node.advance(rd);
     return true;
+  }
+
+  /**
+   * A MsgSnap whose stored snapshot predates the peer joining is replaced by
+   * a fresh snapshot of the applied state, as a driver must (see RawNode).
+   */
+  private withFreshSnapshot(p: TestPeer, m: Message): Message {
+    if (m.type !== MessageType.MsgSnap || m.snapshot === null) return m;
+    const cs = m.snapshot.confState;
+    if ([...cs.voters, ...cs.votersOutgoing, ...cs.learners].includes(m.to)) return m;
+    const applied = p.node.raft.raftLog.applied;
+    const snap = p.storage.createSnapshot(applied, p.confState, new Uint8Array(0));
+    return { ...m, snapshot: snap.meta };
   }
 
   /** Processes Readys and delivers messages until quiet (bounded). */

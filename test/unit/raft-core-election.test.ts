@@ -12,7 +12,7 @@ test('§5.2: a candidate with votes from a majority becomes leader, others follo
   net.elect('a');
   const a = net.peer('a').node.raft;
   assert.equal(a.state, StateType.Leader);
-  assert.equal(a.term, 1);
+  assert.equal(a.term, 2);
   for (const id of ['b', 'c']) {
     const r = net.peer(id).node.raft;
     assert.equal(r.state, StateType.Follower);
@@ -59,7 +59,7 @@ test('§5.1: a node seeing a higher term steps down to follower', () => {
   net.elect('a');
   net.elect('b');
   assert.equal(net.peer('a').node.raft.state, StateType.Follower);
-  assert.equal(net.peer('a').node.raft.term, 2);
+  assert.equal(net.peer('a').node.raft.term, 3);
   assert.equal(net.peer('a').node.raft.lead, 'b');
 });
 
@@ -72,11 +72,11 @@ test('§9.6 pre-vote: a partitioned node does not inflate its term or disrupt th
     net.peer('c').node.tick();
     net.stabilize();
   }
-  assert.equal(net.peer('c').node.raft.term, 1);
+  assert.equal(net.peer('c').node.raft.term, 2);
   net.recover();
   net.tickAll(5);
   assert.equal(net.peer('a').node.raft.state, StateType.Leader);
-  assert.equal(net.peer('a').node.raft.term, 1);
+  assert.equal(net.peer('a').node.raft.term, 2);
 });
 
 test('without pre-vote the returning node disrupts the leader (the behaviour pre-vote prevents)', () => {
@@ -87,10 +87,10 @@ test('without pre-vote the returning node disrupts the leader (the behaviour pre
     net.peer('c').node.tick();
     net.stabilize();
   }
-  assert.ok(net.peer('c').node.raft.term > 1);
+  assert.ok(net.peer('c').node.raft.term > 2);
   net.recover();
   net.tickAll(30);
-  assert.ok(net.peer('a').node.raft.term > 1);
+  assert.ok(net.peer('a').node.raft.term > 2);
 });
 
 test('check-quorum: a leader that cannot hear from a quorum steps down within an election timeout', () => {

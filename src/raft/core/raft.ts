@@ -26,6 +26,7 @@ import {
   CompactedError,
   type ConfChange,
   ConfChangeTransition,
+  ConfChangeType,
   type ConfState,
   type Entry,
   EntryType,
@@ -528,10 +529,13 @@ export class Raft {
         this.becomeFollower(m.term, '');
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp)) {
+      if (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp) {
         // A stale leader (e.g. healed from a partition) learns the new term
-        // from this response and steps down; without it, with pre-vote or
-        // check-quorum on, it could never find out and we could never elect.
+        // from this response and steps down. etcd answers only with pre-vote
+        // or check-quorum on, relying otherwise on this node campaigning with
+        // its higher term; but a learner (or a node whose applied config
+        // lacks it) never campaigns, and the simulator found that deadlock:
+        // so always answer.
         this.send({ type: MessageType.MsgAppResp, to: m.from });
       } else if (m.type === MessageType.MsgPreVote) {
         // Reject explicitly so the pre-candidate learns our higher term.
@@ -656,7 +660,15 @@ export class Raft {
         const alreadyPending = this.pendingConfIndex > this.raftLog.applied;
         const alreadyJoint = isJoint(this.trk.config);
         const wantsLeaveJoint = isLeaveJoint(cc);
-        const refused = alreadyPending || (alreadyJoint && !wantsLeaveJoint) || (!alreadyJoint && wantsLeaveJoint);
+        // A leader may not remove or demote itself: if it crashed right after
+        // applying that change, the outgoing half of a joint config could need
+        // the vote of a node that can no longer campaign yet holds the longest
+        // log (found by the simulator). Transfer leadership first.
+        const removesSelf = cc.changes.some(
+          (c) => c.nodeId === this.id && (c.type === ConfChangeType.RemoveNode || c.type === ConfChangeType.AddLearnerNode),
+        );
+        const refused =
+          alreadyPending || removesSelf || (alreadyJoint && !wantsLeaveJoint) || (!alreadyJoint && wantsLeaveJoint);
         if (refused) {
           // Replace by an empty normal entry so indexes already promised stay valid.
           ents.push({ term: 0, index: 0, type: EntryType.Normal, data: EMPTY });
