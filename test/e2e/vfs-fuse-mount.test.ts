@@ -58,7 +58,7 @@ before(async () => {
   child = await startProcess({
     name: 'vfs-mount-child',
     command: process.execPath,
-    args: [CHILD, mnt, 'local', dataDir.path],
+    args: [CHILD, mnt, 'local', dataDir.path, '--allow-other'],
     ready: { kind: 'line', pattern: /^mounted / },
     readyTimeoutMs: MOUNT_TIMEOUT_MS,
     stopTimeoutMs: 20_000,
@@ -144,6 +144,29 @@ print(len(os.listxattr(p)))
   assert.equal(xattrs, 'blue user.color\n0\n');
   const fsStats = await fs.promises.statfs(mnt);
   assert.ok(fsStats.blocks > 0 && fsStats.bavail > 0 && fsStats.files > 0);
+});
+
+test('permissions as a non-root uid are enforced (kernel default_permissions on our modes)', async () => {
+  const dir = path.join(mnt, 'perm');
+  await fs.promises.mkdir(dir, { mode: 0o755 });
+  await fs.promises.chmod(dir, 0o755);
+  await fs.promises.writeFile(path.join(dir, 'secret'), 'root only', { mode: 0o600 });
+  await fs.promises.chmod(path.join(dir, 'secret'), 0o600);
+  await fs.promises.writeFile(path.join(dir, 'public'), 'everyone\n');
+  await fs.promises.chmod(path.join(dir, 'public'), 0o644);
+  await fs.promises.mkdir(path.join(mnt, 'sticky'));
+  await fs.promises.chmod(path.join(mnt, 'sticky'), 0o1777);
+  await fs.promises.writeFile(path.join(mnt, 'sticky', 'roots'), 'x');
+  const asNobody = (command: string): Promise<string> =>
+    sh(`setpriv --reuid=65534 --regid=65534 --clear-groups bash -c '( ${command} ) 2>&1; echo "rc=$?"'`);
+  assert.match(await asNobody(`cat ${dir}/public`), /everyone\nrc=0/);
+  assert.match(await asNobody(`cat ${dir}/secret`), /Permission denied\nrc=1/);
+  assert.match(await asNobody(`touch ${dir}/new`), /Permission denied\nrc=1/);
+  assert.match(await asNobody(`echo more >> ${dir}/public`), /Permission denied\nrc=1/);
+  assert.match(await asNobody(`chmod 777 ${dir}/public`), /Operation not permitted\nrc=1/);
+  assert.match(await asNobody(`rm -f ${mnt}/sticky/roots`), /Operation not permitted\nrc=1/);
+  assert.match(await asNobody(`mv ${mnt}/sticky/roots ${mnt}/sticky/mine`), /Operation not permitted\nrc=1/);
+  assert.equal(await fs.promises.readFile(path.join(mnt, 'sticky', 'roots'), 'utf8'), 'x');
 });
 
 test('an unlinked file stays readable through its open descriptor', async () => {

@@ -6,6 +6,7 @@
  *   node vfs-mount-child.js MOUNTPOINT memory          file data in memory (vfs-memory-data.ts)
  *   node vfs-mount-child.js MOUNTPOINT local DATADIR   the real data path (client/data DataClient)
  *                                                      on a LocalObjectStore under DATADIR
+ *   ... --allow-other                                  let other users in (permission tests)
  *
  * Prints "mounted MOUNTPOINT" when the kernel accepted the mount; on
  * SIGTERM/SIGINT unmounts (flushing) through mountFileSystem's own signal
@@ -44,7 +45,9 @@ class BridgedChunkInfoStore implements ChunkInfoStore {
 }
 
 async function main(): Promise<void> {
-  const [mountPoint, dataKind, dataDir] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const allowOther = args.includes('--allow-other');
+  const [mountPoint, dataKind, dataDir] = args.filter((arg) => arg !== '--allow-other');
   if (mountPoint === undefined || (dataKind !== 'memory' && dataKind !== 'local') || (dataKind === 'local' && dataDir === undefined)) {
     process.stderr.write('usage: vfs-mount-child.js MOUNTPOINT memory | MOUNTPOINT local DATADIR\n');
     process.exit(2);
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
     data = fileDataFromDataClient(dataClient);
   }
   const logger = createLogger({ name: 'vfs-mount-child', level: 'warn' });
-  const mounted = await mountFileSystem({ mountPoint: mountPoint!, meta, data, logger, wallClock });
+  const mounted = await mountFileSystem({ mountPoint: mountPoint!, meta, data, logger, wallClock, allowOther });
   process.stdout.write(`mounted ${mounted.mountPoint}\n`);
   try {
     await mounted.closed;

@@ -1,0 +1,111 @@
+/**
+ * The FUSE adapter's pure parts (mount options, statfs units, utimens and
+ * stat translation) and the refusals of mountFuse before anything is
+ * mounted (missing or non-directory or busy mount point). No mount happens.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ManualClock } from '../../src/common/clock.js';
+import { CurveError } from '../../src/common/errors.js';
+import { FUSE_MOUNT_DEFAULTS, fuseNativeOptions, statfsFigures } from '../../client/fuse/fuse-options.js';
+import { FUSE_NATIVE_UTIME_SPECIAL_MS, fuseOps, toFuseStat, utimensSetting } from '../../client/fuse/fuse-ops.js';
+import { statArray } from '../../client/fuse/fuse-native-binding.js';
+import { mountFuse } from '../../client/fuse/fuse-mount.js';
+import { Vfs } from '../../client/vfs/vfs.js';
+import { ROOT_CALLER } from '../../client/vfs/posix-permission.js';
+import { timespecFromMs } from '../../client/vfs/posix-time.js';
+import { MemoryMeta } from '../helpers/vfs-memory-meta.js';
+import { MemoryFileStore } from '../helpers/vfs-memory-data.js';
+
+function memoryVfs(): Vfs {
+  const meta = new MemoryMeta();
+  const wall = new ManualClock(1_700_000_000_000);
+  return new Vfs({ meta, data: new MemoryFileStore(meta, () => timespecFromMs(wall.nowMs())), wallClock: wall, cacheClock: new ManualClock(0) });
+}
+
+test('mount options carry large requests, kernel TTLs equal to the cache TTLs, use_ino, and no hard_remove', () => {
+  const options = fuseNativeOptions({ ...FUSE_MOUNT_DEFAULTS, attrTtlMs: 1500, entryTtlMs: 250 });
+  const fsname = String(options['fsname']);
+  const parts = fsname.split(',');
+  assert.equal(parts[0], 'curvefs');
+  for (const expected of ['big_writes', 'max_write=131072', 'max_read=131072', 'use_ino', 'attr_timeout=1.5', 'entry_timeout=0.25', 'negative_timeout=0.25']) {
+    assert.ok(parts.includes(expected), `${expected} in ${fsname}`);
+  }
+  assert.ok(!parts.includes('hard_remove'));
+  assert.equal(options['defaultPermissions'], true);
+  assert.equal(options['timeout'], false);
+  assert.throws(() => fuseNativeOptions({ ...FUSE_MOUNT_DEFAULTS, fsName: 'bad,name' }));
+});
+
+test('statfs figures fit uint32 by growing the fragment size', () => {
+  const small = statfsFigures({ totalBytes: 1 << 30, freeBytes: 1 << 29, totalInodes: 100, freeInodes: 90, nameBytesMax: 255, blockSizeBytes: 4 << 20 });
+  assert.equal(small['frsize'], 4096);
+  assert.equal(small['blocks'], (1 << 30) / 4096);
+  assert.equal(small['bfree'], (1 << 29) / 4096);
+  const huge = statfsFigures({ totalBytes: 2 ** 50, freeBytes: 2 ** 49, totalInodes: 2 ** 40, freeInodes: 2 ** 40, nameBytesMax: 255, blockSizeBytes: 4 << 20 });
+  assert.ok(huge['blocks']! <= 0xffffffff && huge['files']! <= 0xffffffff);
+  assert.equal(huge['frsize']! * huge['blocks']!, 2 ** 50);
+  assert.ok(huge['bavail']! <= huge['blocks']!);
+});
+
+test('utimens: the UTIME_NOW/OMIT encoding means now; other values set ms-precise times', () => {
+  assert.deepEqual(utimensSetting(FUSE_NATIVE_UTIME_SPECIAL_MS), { kind: 'now' });
+  assert.deepEqual(utimensSetting(1_000_000_123), { kind: 'set', time: { sec: 1_000_000, nsec: 123_000_000 } });
+  assert.deepEqual(utimensSetting(0), { kind: 'set', time: { sec: 0, nsec: 0 } });
+});
+
+test('stats translate to fuse-native milliseconds and its uint32 array layout', () => {
+  const stat = toFuseStat({
+    ino: 7, mode: 0o100644, nlink: 2, uid: 1, gid: 2, rdev: 0, size: 2 ** 33 + 5, blksize: 4096, blocks: 3,
+    atime: { sec: 10, nsec: 999_999_999 }, mtime: { sec: 20, nsec: 0 }, ctime: { sec: 30, nsec: 1_000_000 },
+  });
+  assert.equal(stat.atime, 10_999);
+  assert.equal(stat.ctime, 30_001);
+  const ints = statArray(stat);
+  assert.equal(ints[0], 0o100644);
+  assert.equal(ints[3]! + ints[4]! * 2 ** 32, 2 ** 33 + 5);
+  assert.equal(ints[7], 7);
+  assert.equal(ints[14]! + ints[15]! * 2 ** 32, 20_000);
+});
+
+test('fuse ops answer negative errnos and values in fuse-native shapes', async () => {
+  const ops = fuseOps(memoryVfs(), ROOT_CALLER);
+  const call = (name: string, ...args: unknown[]): Promise<unknown[]> =>
+    new Promise((resolve) => ops[name]!(...args, (...reply: unknown[]) => resolve(reply)));
+  assert.deepEqual(await call('getattr', '/missing'), [-2]);
+  assert.deepEqual(await call('mkdir', '/d', 0o755), [0]);
+  const [createErr, fh] = await call('create', '/d/f', 0o644);
+  assert.equal(createErr, 0);
+  assert.deepEqual(await call('create', '/d/f', 0o644), [-17], 'create is exclusive');
+  const data = Buffer.from('abc');
+  assert.deepEqual(await call('write', '/d/f', fh, data, 3, 0), [3]);
+  const into = Buffer.alloc(10);
+  assert.deepEqual(await call('read', '/d/f', fh, into, 10, 0), [3]);
+  assert.deepEqual(await call('release', '/d/f', fh), [0]);
+  const [readdirErr, names, stats] = await call('readdir', '/d');
+  assert.equal(readdirErr, 0);
+  assert.deepEqual(names, ['.', '..', 'f']);
+  assert.equal((stats as unknown[]).length, 3);
+  assert.deepEqual(await call('chown', '/d/f', 0xffffffff, 42), [0]);
+  const [, st] = await call('getattr', '/d/f');
+  assert.equal((st as { gid: number; uid: number }).gid, 42);
+  assert.equal((st as { gid: number; uid: number }).uid, 0, 'uid -1 left unchanged');
+  assert.deepEqual(await call('getxattr', '/d/f', 'user.none', 0), [-61]);
+});
+
+test('mountFuse refuses a missing, non-directory or busy mount point before mounting', async () => {
+  const vfs = memoryVfs();
+  const missing = path.join(os.tmpdir(), `curvefs-no-such-dir-${process.pid}`);
+  await assert.rejects(mountFuse(vfs, missing), (e: unknown) => CurveError.is(e) && /does not exist/.test((e as Error).message));
+  const file = path.join(os.tmpdir(), `curvefs-a-file-${process.pid}`);
+  await fs.promises.writeFile(file, '');
+  try {
+    await assert.rejects(mountFuse(vfs, file), (e: unknown) => CurveError.is(e) && /not a directory/.test((e as Error).message));
+  } finally {
+    await fs.promises.rm(file, { force: true });
+  }
+  await assert.rejects(mountFuse(vfs, '/proc'), (e: unknown) => CurveError.is(e) && /busy/.test((e as Error).message));
+});
