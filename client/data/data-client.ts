@@ -16,6 +16,7 @@ import type { ChunkInfo, ChunkInfoAppend } from '../../src/layout/chunk-info.js'
 import { chunkIndexOf, objectPiecesOf, splitByChunk, type LayoutGeometry } from '../../src/layout/geometry.js';
 import { objectKey } from '../../src/layout/object-key.js';
 import { zeroRecordsForExtend } from '../../src/layout/truncate.js';
+import type { ObjectSegment } from '../../src/layout/read-resolution.js';
 import { isNotFound, type ObjectStore } from '../../src/object/object-store.js';
 import { ChunkIdPool } from './chunk-id-pool.js';
 import { resolveDataOptions, type DataClientOptions, type ResolvedDataOptions } from './data-options.js';
@@ -227,6 +228,8 @@ export class DataClient {
       job.failedStep = 'write';
       job.error = error as Error;
       inode.notify();
+      // The flush timer retries it even if nobody writes or fsyncs again.
+      this.armFlushTimer(inode);
     }
   }
 
@@ -314,6 +317,7 @@ export class DataClient {
             j.error = error as Error;
           }
           inode.notify();
+          this.armFlushTimer(inode);
           continue;
         }
         // The journal's 'done' goes before the job counts as committed: a
@@ -403,19 +407,41 @@ export class DataClient {
   // ---- reads ----
 
   /** Reads [offset, offset + length) (already clipped to the length). */
+  /**
+   * The result may share memory with the block cache when one object covers
+   * the whole range (no copy on the sequential hot path): callers must treat
+   * it as read-only.
+   */
   async readRange(inode: InodeData, offset: number, length: number, isSequential: boolean): Promise<Buffer> {
-    const out = Buffer.alloc(length);
-    if (length === 0) return out;
+    if (length === 0) return Buffer.alloc(0);
     for (let attempt = 0; ; attempt++) {
       const plan = await this.plan(inode, offset, length);
+      const fetchSegment = (s: ObjectSegment): Promise<Buffer> => {
+        const key = objectKey(this.options.keyPrefix, { fsId: this.raw.fsId, inodeId: inode.inodeId, chunkId: s.chunkId, blockIndex: s.blockIndex, compaction: s.compaction });
+        const whole = isSequential || s.objectLength <= Math.max(64 << 10, 2 * s.length);
+        return this.fetcher.read(key, s.objectOffset, s.length, whole);
+      };
+      const only = plan.segments[0]!;
+      // The whole range is one object and nothing local is newer: no copy.
+      if (plan.segments.length === 1 && only.kind === 'object' && plan.patches.length === 0) {
+        try {
+          return await fetchSegment(only);
+        } catch (error) {
+          if (!isNotFound(error) || attempt >= MISSING_OBJECT_RETRIES) throw error;
+          for (const r of splitByChunk(this.geometry, offset, length)) inode.forgetChunkList(r.chunkIndex);
+          continue;
+        }
+      }
+      // Segments tile the range: every byte is written below, zeros included.
+      const out = Buffer.allocUnsafe(length);
       try {
         await Promise.all(
           plan.segments.map(async (s) => {
-            if (s.kind === 'zero') return;
-            const key = objectKey(this.options.keyPrefix, { fsId: this.raw.fsId, inodeId: inode.inodeId, chunkId: s.chunkId, blockIndex: s.blockIndex, compaction: s.compaction });
-            const whole = isSequential || s.objectLength <= Math.max(64 << 10, 2 * s.length);
-            const bytes = await this.fetcher.read(key, s.objectOffset, s.length, whole);
-            bytes.copy(out, s.fileOffset - offset);
+            if (s.kind === 'zero') {
+              out.fill(0, s.fileOffset - offset, s.fileOffset - offset + s.length);
+              return;
+            }
+            (await fetchSegment(s)).copy(out, s.fileOffset - offset);
           }),
         );
       } catch (error) {

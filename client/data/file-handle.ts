@@ -36,7 +36,10 @@ export class FileHandle {
     await this.client.write(this.inode, offset, data);
   }
 
-  /** Up to `length` bytes from offset; shorter at end of file, empty past it. */
+  /**
+   * Up to `length` bytes from offset; shorter at end of file, empty past it.
+   * The buffer may share memory with the block cache: read-only.
+   */
   async read(offset: number, length: number): Promise<Buffer> {
     assert(!this.isClosed, 'read on a closed handle');
     assertSafeUint(offset, 'offset');

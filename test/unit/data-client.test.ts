@@ -146,3 +146,43 @@ test('S3 failures are classified for retry, backoff is bounded with jitter', () 
     assert.ok(d >= 0 && d <= Math.min(2000, 50 * 2 ** attempt));
   }
 });
+
+test('with a read cache, a restarted client reads cached objects without the store', async () => {
+  const dir = await makeTempDir('dc-readcache');
+  try {
+    const store = new LocalObjectStore(`${dir.path}/store`);
+    const meta = new ReferenceChunkInfoStore();
+    const options = {
+      fsId: 1,
+      geometry: G,
+      store,
+      chunkInfos: meta,
+      chunkIds: new ReferenceChunkIdAllocator(),
+      diskCache: { dir: `${dir.path}/cache`, limitBytes: 4 << 20, writeBack: false },
+    };
+    const data = Buffer.alloc(300_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
+    const writer = await DataClient.start(options);
+    const w = writer.open(8, 0);
+    await w.write(0, data);
+    await w.close();
+    await writer.close();
+    const reader = await DataClient.start(options);
+    const r = reader.open(8, meta.lengthOf(8));
+    assert.ok((await r.read(0, data.length)).equals(data));
+    await r.close();
+    await reader.close();
+    // Let the background cache writes land, then take the objects away.
+    await new Promise((res) => setTimeout(res, 200));
+    const keys = (await store.list('data/')).objects.map((o) => o.key);
+    assert.ok(keys.length > 0);
+    await store.deleteMany(keys);
+    const again = await DataClient.start(options);
+    const r2 = again.open(8, meta.lengthOf(8));
+    assert.ok((await r2.read(0, data.length)).equals(data), 'served from the disk read cache');
+    await r2.close();
+    await again.close();
+  } finally {
+    await dir.remove();
+  }
+});
