@@ -115,6 +115,15 @@ export class GrpcMetaserverAdmin implements MetaserverAdmin {
   async changePeer(target: CopysetTarget, remove: Peer, add: Peer): Promise<void> {
     const client = this.client(target);
     try {
+      // The new replica must exist before the group adds it. It joins with no
+      // configuration of its own (peers empty) and learns the group's from the
+      // leader: a node bootstrapped with a peer list would start a group of its own.
+      const join = await client.call(
+        'CreateCopysetNode',
+        { poolId: target.poolId, copysetId: target.copysetId, peers: [] },
+        { address: add.address },
+      );
+      GrpcMetaserverAdmin.check(`CreateCopysetNode (join) ${target.copysetId} on ${add.address}`, join.status, [MetaStatusCode.EXIST]);
       const res = await client.call('ChangePeer', {
         poolId: target.poolId,
         copysetId: target.copysetId,

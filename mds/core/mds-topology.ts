@@ -138,7 +138,11 @@ export class MdsTopology {
         const reportedPeers = report.peers
           .map((p) => (state.metaservers.has(p.id) ? p.id : state.metaserverIdByAddress(p.address)))
           .filter((id): id is number => id !== undefined);
-        if (report.epoch > record.epoch && reportedPeers.length > 0) {
+        // "Not older" (DESIGN §11): a newer epoch from any replica; the same epoch only
+        // from the copyset's leader itself, the replica whose configuration is current.
+        const isLeaderReport = report.leader !== null && report.leader.address === metaserverAddress(m);
+        const peersDiffer = reportedPeers.length !== record.peers.length || reportedPeers.some((id) => !record.peers.includes(id));
+        if (reportedPeers.length > 0 && (report.epoch > record.epoch || (isLeaderReport && peersDiffer))) {
           changed.push({ ...record, epoch: report.epoch, peers: reportedPeers });
         }
         const leaderId =
@@ -160,7 +164,7 @@ export class MdsTopology {
           for (const c of changed) {
             if (!this.core.stillCurrent(generation)) return;
             const current = state.copysets.get(copysetKey(c.poolId, c.copysetId));
-            if (current === undefined || current.epoch >= c.epoch) continue;
+            if (current === undefined || current.epoch > c.epoch) continue;
             await this.core.options.store.put(copysetRecordKey(c.poolId, c.copysetId), encodeRecord(c));
             if (this.core.stillCurrent(generation)) state.copysets.set(copysetKey(c.poolId, c.copysetId), c);
           }

@@ -38,7 +38,12 @@ export interface MetaserverAdmin {
   createRootInode(target: CopysetTarget, spec: RootInodeSpec): Promise<void>;
   /** DeletePartition through the copyset's leader. */
   deletePartition(target: CopysetTarget, partitionId: number): Promise<void>;
-  /** Raft membership change on the copyset's leader: replace `remove` by `add`. */
+  /**
+   * Raft membership change on the copyset's leader: replace `remove` by `add`.
+   * The gRPC implementation first creates the replica on `add` with an empty
+   * peer list (CreateCopysetNode, meaning "join": the node learns the group's
+   * configuration from the leader), then asks the leader for ChangePeer.
+   */
   changePeer(target: CopysetTarget, remove: Peer, add: Peer): Promise<void>;
   /** Raft leader transfer to `to`. */
   transferLeader(target: CopysetTarget, to: Peer): Promise<void>;

@@ -87,6 +87,10 @@ export async function startStubMetaservers(options: {
         const fail = failIf('CreateCopysetNode');
         if (fail) return fail;
         const existing = cluster.copysets.get(key(req.poolId, req.copysetId));
+        // Empty peers: join an existing group (its configuration comes from the leader).
+        if (req.peers.length === 0) {
+          return { status: existing === undefined ? MetaStatusCode.COPYSET_NOT_FOUND : MetaStatusCode.OK, leaderHint: '' };
+        }
         if (existing === undefined) {
           cluster.copysets.set(key(req.poolId, req.copysetId), { poolId: req.poolId, copysetId: req.copysetId, epoch: 0, peers: req.peers.map((p) => ({ ...p })), preferredLeader: 0 });
         }
