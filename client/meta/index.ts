@@ -1,0 +1,7 @@
+/** The metadata client (DESIGN §2 `client/meta/`): MetaClient and its parts. */
+export { MetaClient, type MetaClientOptions } from './meta-client.js';
+export { MetaRouter, METASERVER_IDEMPOTENT_METHODS, type Target, type MetaServerClient } from './meta-router.js';
+export { PartitionTable, type PartitionRoute } from './partition-table.js';
+export { MountSession } from './mount-session.js';
+export { TxResolver } from './tx-resolver.js';
+export { RenameTx } from './rename-tx.js';

@@ -1,0 +1,529 @@
+/**
+ * MetaClient: the metadata library of one mounted file system. Implements
+ * the VFS's seam (`MetaApi`, client/vfs/meta-api.ts) and the data path's
+ * (`ChunkInfoStore`, `ChunkIdAllocator`, client/data/metadata.ts) over the
+ * metaserver and MDS RPCs (DESIGN §3, §4, §7, §8).
+ *
+ * - Mount: MountFs opens a session (mount-session.ts), refreshed on a timer
+ *   with the open-file registrations; close() unmounts.
+ * - Routing: an inode's partition is the one whose range holds its id; a
+ *   dentry lives in its parent's partition (meta-router.ts). New inodes go
+ *   to a random READWRITE partition; PARTITION_ALLOC_ID_FAIL marks it full;
+ *   with none left the MDS creates more.
+ * - Retries: the copyset's RpcClient follows leaders and retries transport
+ *   failures with deadlines; meta-caller.ts adds re-routing, UNAVAILABLE
+ *   backoff and transaction-lock resolution.
+ * - Rename: one Raft entry when the copyset holds every piece (Rename RPC),
+ *   else the Percolator transaction (rename-tx.ts).
+ * - Chunk ids: reserved at the MDS in batches, handed out locally.
+ */
+import { hostname } from 'node:os';
+import { assert } from '../../src/common/assert.js';
+import { SystemClock, type Clock } from '../../src/common/clock.js';
+import { MetaError } from '../../src/common/errors.js';
+import { silentLogger, type Logger } from '../../src/common/log.js';
+import { MetaStatusCode } from '../../src/common/meta-status.js';
+import { SystemRandom, type Random } from '../../src/common/random.js';
+import { trimChunkInfos } from '../../src/layout/truncate.js';
+import type { ChunkInfo, ChunkInfoAppend } from '../../src/layout/chunk-info.js';
+import { mdsService } from '../../src/proto/index.js';
+import type { FsInfo } from '../../src/proto/types-common.js';
+import type { MdsMethods } from '../../src/proto/types-mds.js';
+import { FsFileType, type GetChunkInfoResponse, type TxLock } from '../../src/proto/types-metaserver.js';
+import { RpcClient } from '../../src/rpc/index.js';
+import type { ChunkIdAllocator, ChunkInfoStore } from '../data/metadata.js';
+import type {
+  CreateInodeRequest,
+  Dentry,
+  FsStats,
+  InodeAttr,
+  InodeId,
+  InodeUpdate,
+  MetaApi,
+  RenameRequest,
+  Timespec,
+  XattrSnapshot,
+} from '../vfs/meta-api.js';
+import { FileType } from '../vfs/meta-api.js';
+import { checkOk, MetaCaller } from './meta-caller.js';
+import { MetaRouter, type Target } from './meta-router.js';
+import { appendsToWire, attrFromWire, chunkInfoFromWire, chunkInfoToWire, dentryFromWire, timeToWire, updateToWire, xattrsFromWire, xattrsToWire } from './meta-wire.js';
+import { MountSession } from './mount-session.js';
+import { RenameTx } from './rename-tx.js';
+import { TxResolver } from './tx-resolver.js';
+
+/** Server bounds (metaserver/partition/limits.ts): ids per batch read, entries per list page, appends per op. */
+const BATCH_IDS_MAX = 10_000;
+const LIST_PAGE_MAX = 10_000;
+const APPENDS_PER_OP_MAX = 10_000;
+/** Partitions tried for one CreateInode before asking for new ones. */
+const CREATE_ATTEMPTS_MAX = 16;
+/** Rounds of trim-then-compare for a shrinking truncate racing appends. */
+const TRIM_ROUNDS_MAX = 8;
+
+export interface MetaClientOptions {
+  /** MDS addresses ("host:port"); the leader is found by redirects. */
+  readonly mds: readonly string[];
+  readonly fsName: string;
+  readonly logger?: Logger;
+  /** Who mounts (sessions of the same host and path replace each other). Default: this host, a per-client path. */
+  readonly mountpoint?: { readonly hostname?: string; readonly path?: string };
+  /** Per-attempt and per-call deadlines of metaserver and MDS calls (defaults 5 s / 20 s). */
+  readonly timeoutMs?: number;
+  readonly totalTimeoutMs?: number;
+  /** Chunk ids reserved per MDS call (default 1024). */
+  readonly chunkIdBatch?: number;
+  /** Lock ttl of rename transactions (default 10 s). */
+  readonly txTtlMs?: number;
+  /** Partition choice and retry jitter. Default SystemRandom. */
+  readonly random?: Random;
+  /** Wall clock for transaction lock times. Default SystemClock. */
+  readonly wallClock?: Clock;
+}
+
+let mountCounter = 0;
+
+export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
+  readonly router: MetaRouter;
+  readonly caller: MetaCaller;
+  readonly resolver: TxResolver;
+  readonly renameTx: RenameTx;
+  private chunkIdNext = 0;
+  private chunkIdEnd = 0;
+  private chunkIdRefill: Promise<void> | null = null;
+  private isClosed = false;
+
+  private constructor(
+    private readonly mds: RpcClient<MdsMethods>,
+    readonly session: MountSession,
+    private readonly options: MetaClientOptions,
+    private readonly logger: Logger,
+  ) {
+    const random = options.random ?? new SystemRandom();
+    const wallClock = options.wallClock ?? new SystemClock();
+    this.router = new MetaRouter({
+      mds,
+      fsId: session.fsId,
+      random,
+      logger,
+      rpc: {
+        random,
+        logger,
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.totalTimeoutMs !== undefined ? { totalTimeoutMs: options.totalTimeoutMs } : {}),
+      },
+    });
+    this.caller = new MetaCaller(this.router, logger);
+    this.resolver = new TxResolver(this.caller, wallClock, logger);
+    this.caller.resolveLock = (lock, at) => this.resolver.resolve(lock, at);
+    this.renameTx = new RenameTx({
+      caller: this.caller,
+      resolver: this.resolver,
+      tso: () => this.tso(),
+      wallClock,
+      logger,
+      ttlMs: options.txTtlMs ?? 10_000,
+    });
+  }
+
+  /** Mounts `fsName` through the MDS and loads its routes. */
+  static async open(options: MetaClientOptions): Promise<MetaClient> {
+    assert(options.mds.length > 0, 'at least one MDS address');
+    const logger = options.logger ?? silentLogger;
+    const mds = new RpcClient(mdsService(), {
+      addresses: options.mds,
+      logger,
+      idempotentMethods: ['GetFsInfo', 'ListPartition', 'GetCopysetOfPartition', 'GetMetaServerListInCopysets', 'RefreshSession', 'ListFs'],
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.totalTimeoutMs !== undefined ? { totalTimeoutMs: options.totalTimeoutMs } : {}),
+    });
+    let session: MountSession | undefined;
+    try {
+      const mountpoint = {
+        hostname: options.mountpoint?.hostname ?? hostname(),
+        port: 0,
+        path: options.mountpoint?.path ?? `/meta-client/${process.pid}/${++mountCounter}`,
+      };
+      session = await MountSession.open(mds, options.fsName, mountpoint, logger);
+      const client = new MetaClient(mds, session, options, logger);
+      await client.router.refresh();
+      return client;
+    } catch (error) {
+      await session?.close().catch(() => undefined);
+      mds.close();
+      throw error;
+    }
+  }
+
+  get fsInfo(): FsInfo {
+    return this.session.fsInfo;
+  }
+
+  get fsId(): number {
+    return this.session.fsId;
+  }
+
+  /** Unmounts (UmountFs) and closes every channel. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    try {
+      await this.session.close();
+    } finally {
+      this.router.close();
+      this.mds.close();
+    }
+  }
+
+  // ---- dentries ----
+
+  async getDentry(parent: InodeId, name: string): Promise<Dentry | null> {
+    const { reply } = await this.caller.callUnlocked(
+      () => this.router.forInode(parent),
+      'GetDentry',
+      { parentInodeId: parent, name },
+      (r) => r.dentry?.lock ?? null,
+      { isIdempotent: true },
+    );
+    if (reply.status === MetaStatusCode.NOT_FOUND) return null;
+    checkOk('GetDentry', reply);
+    assert(reply.dentry !== null, 'GetDentry OK carries the dentry');
+    return dentryFromWire(reply.dentry);
+  }
+
+  async listDentry(dir: InodeId, last: string, count: number, onlyDir = false): Promise<Dentry[]> {
+    assert(Number.isSafeInteger(count) && count > 0, `list count ${count}`);
+    const out: Dentry[] = [];
+    let after = last;
+    // Pages of at most the server's bound until `count` or the end ("fewer than count means the end").
+    for (let page = 0; out.length < count; page++) {
+      assert(page <= count, 'list pages are bounded');
+      const want = Math.min(LIST_PAGE_MAX, count - out.length);
+      const { reply } = await this.caller.callUnlocked(
+        () => this.router.forInode(dir),
+        'ListDentry',
+        { dirInodeId: dir, last: after, count: want, onlyDir },
+        (r) => r.lock,
+        { isIdempotent: true },
+      );
+      checkOk('ListDentry', reply);
+      for (const d of reply.dentries) out.push(dentryFromWire(d));
+      // A filtered (onlyDir) page may come back short before the end; an empty one is the end.
+      if (reply.dentries.length === 0 || (!onlyDir && reply.dentries.length < want)) break;
+      after = reply.dentries[reply.dentries.length - 1]!.name;
+    }
+    return out;
+  }
+
+  async createDentry(dentry: Dentry, time: Timespec): Promise<void> {
+    const { reply } = await this.caller.callUnlocked(
+      () => this.router.forInode(dentry.parentInodeId),
+      'CreateDentry',
+      {
+        dentry: { fsId: this.fsId, parentInodeId: dentry.parentInodeId, name: dentry.name, inodeId: dentry.inodeId, type: dentry.type as number as FsFileType },
+        ...timeToWire(time),
+      },
+      (r) => r.lock,
+      { isIdempotent: true },
+    );
+    // A resent create (its first reply lost) finds its own dentry: that is success.
+    if (reply.status === MetaStatusCode.EXIST && reply.existing?.inodeId === dentry.inodeId) return;
+    checkOk('CreateDentry', reply);
+  }
+
+  async deleteDentry(parent: InodeId, name: string, type: FileType, time: Timespec): Promise<void> {
+    const { reply } = await this.caller.callUnlocked(
+      () => this.router.forInode(parent),
+      'DeleteDentry',
+      { parentInodeId: parent, name, type: type as number as FsFileType, ...timeToWire(time) },
+      // The reply carries no lock: read it from the name.
+      (_r, target) => this.lockOnName(target, parent, name),
+    );
+    checkOk('DeleteDentry', reply);
+  }
+
+  async rename(request: RenameRequest): Promise<void> {
+    if (request.expectedDstInodeId === request.srcInodeId && request.expectedDstInodeId !== 0) return; // two names of one inode: POSIX does nothing
+    const src = await this.router.forInode(request.srcParent);
+    const dst = await this.router.forInode(request.dstParent);
+    if (src.partition.poolId === dst.partition.poolId && src.partition.copysetId === dst.partition.copysetId) {
+      const { reply } = await this.caller.callUnlocked(
+        () => this.router.forInode(request.srcParent),
+        'Rename',
+        {
+          srcParentInodeId: request.srcParent,
+          srcName: request.srcName,
+          dstParentInodeId: request.dstParent,
+          dstName: request.dstName,
+          ...timeToWire(request.time),
+        },
+        (r) => r.lock,
+        // PARTITION_NOT_FOUND here means "a piece lives in another copyset": use the transaction.
+        { isRerouteOnPartitionNotFound: false },
+      );
+      if (reply.status !== MetaStatusCode.PARTITION_NOT_FOUND) return checkOk('Rename', reply);
+    }
+    await this.renameTx.run(request);
+  }
+
+  // ---- inodes ----
+
+  async createInode(request: CreateInodeRequest): Promise<InodeAttr> {
+    for (let attempt = 1; ; attempt++) {
+      const { reply, target } = await this.caller.call(() => this.router.forCreate(), 'CreateInode', {
+        type: request.type as number as FsFileType,
+        mode: request.mode,
+        uid: request.uid,
+        gid: request.gid,
+        rdev: request.rdev,
+        symlink: request.symlink,
+        parent: request.parent,
+        ...timeToWire(request.time),
+        xattrs: xattrsToWire(request.xattrs),
+      });
+      if (reply.status === MetaStatusCode.PARTITION_ALLOC_ID_FAIL && attempt < CREATE_ATTEMPTS_MAX) {
+        this.router.markFull(target.partition.partitionId);
+        continue;
+      }
+      checkOk('CreateInode', reply);
+      assert(reply.inode !== null, 'CreateInode OK carries the inode');
+      const attr = attrFromWire(reply.inode);
+      assert(target.partition.start <= attr.inodeId && attr.inodeId <= target.partition.end, 'new inode id lies in its partition');
+      return attr;
+    }
+  }
+
+  async getInodeAttr(inodeId: InodeId): Promise<InodeAttr> {
+    const { reply } = await this.caller.call(() => this.router.forInode(inodeId), 'GetInode', { inodeId, supportStreaming: true }, { isIdempotent: true });
+    checkOk('GetInode', reply);
+    assert(reply.inode !== null, 'GetInode OK carries the inode');
+    return attrFromWire(reply.inode);
+  }
+
+  async batchGetInodeAttr(inodeIds: readonly InodeId[]): Promise<InodeAttr[]> {
+    const groups = new Map<number, { target: Target; ids: number[] }>();
+    for (const id of new Set(inodeIds)) {
+      let target: Target;
+      try {
+        target = await this.router.forInode(id);
+      } catch (error) {
+        if (error instanceof MetaError && error.status === MetaStatusCode.NOT_FOUND) continue; // no partition: missing
+        throw error;
+      }
+      const group = groups.get(target.partition.partitionId) ?? { target, ids: [] };
+      group.ids.push(id);
+      groups.set(target.partition.partitionId, group);
+    }
+    const batches: { partitionId: number; ids: number[] }[] = [];
+    for (const [partitionId, group] of groups) {
+      for (let i = 0; i < group.ids.length; i += BATCH_IDS_MAX) batches.push({ partitionId, ids: group.ids.slice(i, i + BATCH_IDS_MAX) });
+    }
+    const results = await Promise.all(
+      batches.map(async (batch) => {
+        const { reply } = await this.caller.call(
+          () => this.router.forInode(batch.ids[0]!),
+          'BatchGetInodeAttr',
+          { inodeIds: batch.ids },
+          { isIdempotent: true },
+        );
+        checkOk('BatchGetInodeAttr', reply);
+        return reply.attrs.map(attrFromWire);
+      }),
+    );
+    return results.flat();
+  }
+
+  async updateInode(inodeId: InodeId, update: InodeUpdate): Promise<number> {
+    const { reply } = await this.caller.call(() => this.router.forInode(inodeId), 'UpdateInode', updateToWire(inodeId, update));
+    checkOk('UpdateInode', reply);
+    return reply.version;
+  }
+
+  async getXattrs(inodeId: InodeId): Promise<XattrSnapshot> {
+    const { reply } = await this.caller.call(() => this.router.forInode(inodeId), 'GetInode', { inodeId, supportStreaming: true }, { isIdempotent: true });
+    checkOk('GetInode', reply);
+    assert(reply.inode !== null, 'GetInode OK carries the inode');
+    return { xattrs: xattrsFromWire(reply.inode.xattrs), version: reply.inode.version };
+  }
+
+  // ---- sessions and figures ----
+
+  registerOpen(inodeId: InodeId): Promise<void> {
+    return this.session.registerOpen(inodeId);
+  }
+
+  unregisterOpen(inodeId: InodeId): Promise<void> {
+    return this.session.unregisterOpen(inodeId);
+  }
+
+  /**
+   * Capacity and block size from the fs record; the inode count from the
+   * metaservers' own partition figures (fresher than the MDS's heartbeat
+   * copy, which is the fallback). Used bytes are not tracked by any
+   * service yet: reported as 0.
+   */
+  async statFs(): Promise<FsStats> {
+    const listed = await this.mds.callOk('ListPartition', { fsId: this.fsId }, { isIdempotent: true });
+    const counts = new Map(listed.partitions.map((p) => [p.partitionId, p.inodeCount]));
+    await this.router.refresh();
+    await Promise.all(
+      this.router.copysetTargets().map(async ({ poolId, copysetId, client }) => {
+        try {
+          const status = await client.callOk('GetCopysetStatus', { poolId, copysetId }, { isIdempotent: true });
+          for (const p of status.copyset?.partitions ?? []) if (p.fsId === this.fsId && counts.has(p.partitionId)) counts.set(p.partitionId, p.inodeCount);
+        } catch (error) {
+          this.logger.debug({ copysetId, err: (error as Error).message }, 'meta: statfs kept the MDS figure');
+        }
+      }),
+    );
+    let inodeCount = 0;
+    for (const n of counts.values()) inodeCount += n;
+    return {
+      capacityBytes: this.fsInfo.capacityBytes,
+      usedBytes: 0,
+      inodeCount,
+      inodeLimit: 0,
+      blockSizeBytes: this.fsInfo.blockSizeBytes,
+    };
+  }
+
+  // ---- chunk infos (ChunkInfoStore) ----
+
+  async getChunkInfos(inodeId: number, chunkIndex: number): Promise<ChunkInfo[]> {
+    const chunks = await this.readChunks(inodeId, [chunkIndex]);
+    return chunks.get(chunkIndex) ?? [];
+  }
+
+  async appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number): Promise<void> {
+    assert(Number.isSafeInteger(newLength) && newLength >= 0, `new length ${newLength}`);
+    // One op when it fits (the usual case); otherwise several, the length raised by the last.
+    for (let i = 0; i < Math.max(1, records.length); i += APPENDS_PER_OP_MAX) {
+      const slice = records.slice(i, i + APPENDS_PER_OP_MAX);
+      const isLast = i + APPENDS_PER_OP_MAX >= records.length;
+      const { reply } = await this.caller.call(
+        () => this.router.forInode(inodeId),
+        'AppendChunkInfo',
+        { inodeId, chunks: appendsToWire(slice), length: isLast ? newLength : 0 },
+        // The server skips a record it already has: a resend is harmless.
+        { isIdempotent: true },
+      );
+      checkOk('AppendChunkInfo', reply);
+    }
+  }
+
+  /**
+   * Sets the length to exactly `newLength`. There is no single truncate op
+   * on the metaserver yet, so a shrink is two ordered steps: first every
+   * chunk list is trimmed (ReplaceChunkInfo, conditional on the list being
+   * unchanged), then the length is set. A crash between them leaves the
+   * tail reading as zeros inside the old length, never stale data past a
+   * later extension. A growth is one AppendChunkInfo of the zero records
+   * with the new length.
+   */
+  async truncate(inodeId: number, newLength: number, zeroRecords: readonly ChunkInfoAppend[]): Promise<void> {
+    assert(Number.isSafeInteger(newLength) && newLength >= 0, `new length ${newLength}`);
+    const attr = await this.getInodeAttr(inodeId);
+    if (newLength < attr.length) await this.trimChunks(inodeId, newLength);
+    if (zeroRecords.length > 0) await this.appendChunkInfos(inodeId, zeroRecords, newLength);
+    const after = zeroRecords.length > 0 || newLength !== attr.length ? await this.getInodeAttr(inodeId) : attr;
+    if (after.length !== newLength) await this.updateInode(inodeId, { length: newLength });
+  }
+
+  // ---- chunk ids (ChunkIdAllocator) ----
+
+  async allocate(count: number): Promise<number> {
+    assert(Number.isSafeInteger(count) && count > 0, `chunk id count ${count}`);
+    for (let round = 0; round < 4; round++) {
+      if (this.chunkIdEnd - this.chunkIdNext >= count) {
+        const first = this.chunkIdNext;
+        this.chunkIdNext += count;
+        return first;
+      }
+      if (this.chunkIdRefill === null) {
+        const want = Math.max(count, this.options.chunkIdBatch ?? 1024);
+        this.chunkIdRefill = this.mds
+          .callOk('AllocateChunkIds', { fsId: this.fsId, count: want })
+          .then((reply) => {
+            assert(reply.startChunkId >= this.chunkIdEnd && reply.startChunkId > 0, 'chunk ids increase');
+            const granted = reply.count > 0 ? reply.count : want;
+            // The rest of the old batch is dropped: ids are never reused, gaps are fine.
+            this.chunkIdNext = reply.startChunkId;
+            this.chunkIdEnd = reply.startChunkId + granted;
+          })
+          .finally(() => {
+            this.chunkIdRefill = null;
+          });
+      }
+      await this.chunkIdRefill;
+    }
+    throw new MetaError(MetaStatusCode.UNAVAILABLE, `could not reserve ${count} chunk ids`);
+  }
+
+  /** A transaction timestamp from the MDS (strictly increasing). */
+  async tso(): Promise<number> {
+    const reply = await this.mds.callOk('Tso', {});
+    assert(Number.isSafeInteger(reply.ts) && reply.ts > 0, `tso ${reply.ts}`);
+    return reply.ts;
+  }
+
+  // ---- helpers ----
+
+  /** The lock on a name, read with GetDentry (for replies that do not carry it). */
+  private async lockOnName(target: Target, parent: InodeId, name: string): Promise<TxLock | null> {
+    const { reply } = await this.caller.call(() => Promise.resolve(target), 'GetDentry', { parentInodeId: parent, name }, { isIdempotent: true });
+    return reply.status === MetaStatusCode.TX_LOCKED ? (reply.dentry?.lock ?? null) : null;
+  }
+
+  private async readChunks(inodeId: number, chunkIndexes: readonly number[]): Promise<Map<number, ChunkInfo[]>> {
+    for (let attempt = 1; ; attempt++) {
+      const target = await this.router.forInode(inodeId);
+      const p = target.partition;
+      const out = new Map<number, ChunkInfo[]>();
+      let status = MetaStatusCode.OK;
+      const stream = target.client.serverStream(
+        'GetChunkInfo',
+        { poolId: p.poolId, copysetId: p.copysetId, partitionId: p.partitionId, fsId: this.fsId, inodeId, chunkIndexes: [...chunkIndexes] },
+        { isIdempotent: true },
+      );
+      for await (const message of stream as AsyncIterable<GetChunkInfoResponse>) {
+        status = message.status;
+        if (status !== MetaStatusCode.OK) break;
+        for (const [index, list] of Object.entries(message.chunks)) {
+          const key = Number(index);
+          out.set(key, [...(out.get(key) ?? []), ...list.infos.map(chunkInfoFromWire)]);
+        }
+      }
+      const isStale = status === MetaStatusCode.PARTITION_NOT_FOUND || status === MetaStatusCode.COPYSET_NOT_FOUND;
+      if (isStale && attempt < 4) {
+        await this.router.refresh();
+        continue;
+      }
+      checkOk('GetChunkInfo', { status });
+      return out;
+    }
+  }
+
+  /** Trims every chunk list to `newLength`, each conditional on the list it read. */
+  private async trimChunks(inodeId: number, newLength: number): Promise<void> {
+    for (let round = 1; round <= TRIM_ROUNDS_MAX; round++) {
+      const chunks = await this.readChunks(inodeId, []);
+      let isRaced = false;
+      for (const [chunkIndex, list] of chunks) {
+        const trimmed = trimChunkInfos(list, newLength);
+        if (trimmed.length === list.length && trimmed.every((c, i) => c.length === list[i]!.length)) continue;
+        const { reply } = await this.caller.call(() => this.router.forInode(inodeId), 'ReplaceChunkInfo', {
+          inodeId,
+          chunkIndex,
+          expected: list.map(chunkInfoToWire),
+          replacement: trimmed.map(chunkInfoToWire),
+        });
+        if (reply.status === MetaStatusCode.VERSION_MISMATCH) isRaced = true;
+        else checkOk('ReplaceChunkInfo', reply);
+      }
+      if (!isRaced) return;
+    }
+    throw new MetaError(MetaStatusCode.VERSION_MISMATCH, `truncate of inode ${inodeId}: chunk lists kept changing`);
+  }
+}
+
+export { FileType };

@@ -1,0 +1,226 @@
+/**
+ * MetaClient against a real cluster: an embedded MDS and three real
+ * metaservers (Raft, WAL) on loopback. Mount, routing, every MetaApi and
+ * ChunkInfoStore operation, partitions running out, the rename transaction
+ * across partitions, locks left by a dead client (rolled back after their
+ * ttl, or forward when the primary committed), and the copyset leader
+ * stopped under the client.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { MetaError } from '../../src/common/errors.js';
+import { MetaStatusCode } from '../../src/common/meta-status.js';
+import { SeededRandom } from '../../src/common/random.js';
+import { FsFileType } from '../../src/proto/types-metaserver.js';
+import { MetaClient } from '../../client/meta/index.js';
+import { FileType, ROOT_INODE_ID, type InodeAttr, type Timespec } from '../../client/vfs/meta-api.js';
+import { startMetaCluster, type MetaCluster } from './meta-client-cluster.js';
+
+let cluster: MetaCluster;
+let client: MetaClient;
+let clock = 1_700_000_000;
+const now = (): Timespec => ({ sec: clock++, nsec: 5 });
+
+async function mkfile(parent: number, name: string, type = FileType.File): Promise<InodeAttr> {
+  const mode = type === FileType.Directory ? 0o40755 : 0o100644;
+  const inode = await client.createInode({ type, mode, uid: 1, gid: 2, rdev: 0, symlink: '', parent, time: now() });
+  await client.createDentry({ parentInodeId: parent, name, inodeId: inode.inodeId, type }, now());
+  return inode;
+}
+
+async function expectMeta(promise: Promise<unknown>, status: MetaStatusCode): Promise<void> {
+  await assert.rejects(promise, (e: unknown) => e instanceof MetaError && e.status === status);
+}
+
+before(async () => {
+  cluster = await startMetaCluster();
+  await cluster.createFs('meta1');
+  client = await MetaClient.open({ mds: [cluster.mds.address], fsName: 'meta1', random: new SeededRandom(7), timeoutMs: 3_000, totalTimeoutMs: 30_000 });
+});
+
+after(async () => {
+  await client?.close();
+  await cluster?.stop();
+});
+
+test('mount, root, create/lookup/list with pagination, batch attrs', { timeout: 60_000 }, async () => {
+  assert.equal(client.fsInfo.fsName, 'meta1');
+  const root = await client.getInodeAttr(ROOT_INODE_ID);
+  assert.equal(root.type, FileType.Directory);
+  const dir = await mkfile(ROOT_INODE_ID, 'dir', FileType.Directory);
+  assert.equal((await client.getInodeAttr(ROOT_INODE_ID)).nlink, 3, 'a subdirectory adds a link to its parent');
+  const names: string[] = [];
+  const ids: number[] = [];
+  for (let i = 0; i < 25; i++) {
+    const name = `f${String(i).padStart(2, '0')}`;
+    ids.push((await mkfile(dir.inodeId, name)).inodeId);
+    names.push(name);
+  }
+  assert.equal(await client.getDentry(dir.inodeId, 'missing'), null);
+  const found = await client.getDentry(dir.inodeId, 'f07');
+  assert.deepEqual(found, { parentInodeId: dir.inodeId, name: 'f07', inodeId: ids[7], type: FileType.File });
+  const page1 = await client.listDentry(dir.inodeId, '', 10);
+  assert.deepEqual(page1.map((d) => d.name), names.slice(0, 10));
+  const rest = await client.listDentry(dir.inodeId, page1[9]!.name, 100);
+  assert.deepEqual(rest.map((d) => d.name), names.slice(10));
+  await expectMeta(client.createDentry({ parentInodeId: dir.inodeId, name: 'f01', inodeId: ids[2]!, type: FileType.File }, now()), MetaStatusCode.EXIST);
+  // A resent create of the same dentry recognises itself.
+  await client.createDentry({ parentInodeId: dir.inodeId, name: 'f01', inodeId: ids[1]!, type: FileType.File }, now());
+  const attrs = await client.batchGetInodeAttr([...ids, 999_999]);
+  assert.deepEqual(attrs.map((a) => a.inodeId).sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
+  await client.deleteDentry(dir.inodeId, 'f00', FileType.File, now());
+  assert.equal(await client.getDentry(dir.inodeId, 'f00'), null);
+  await expectMeta(client.deleteDentry(dir.inodeId, 'f00', FileType.File, now()), MetaStatusCode.NOT_FOUND);
+  await expectMeta(client.getInodeAttr(2 ** 40), MetaStatusCode.NOT_FOUND);
+});
+
+test('update inode, xattrs, conditional update', { timeout: 30_000 }, async () => {
+  const f = await mkfile(ROOT_INODE_ID, 'attrs');
+  const version = await client.updateInode(f.inodeId, { mode: 0o100600, mtime: { sec: 5, nsec: 6 }, setXattrs: new Map([['user.a', Uint8Array.of(1, 2)]]) });
+  const attr = await client.getInodeAttr(f.inodeId);
+  assert.equal(attr.mode, 0o100600);
+  assert.deepEqual(attr.mtime, { sec: 5, nsec: 6 });
+  assert.equal(attr.version, version);
+  const x = await client.getXattrs(f.inodeId);
+  assert.deepEqual([...x.xattrs], [['user.a', Uint8Array.of(1, 2)]]);
+  assert.equal(x.version, version);
+  await expectMeta(client.updateInode(f.inodeId, { uid: 9, expectedVersion: version - 1 }), MetaStatusCode.VERSION_MISMATCH);
+  await client.updateInode(f.inodeId, { removeXattrs: ['user.a'], nlinkDelta: 1, expectedVersion: version });
+  assert.equal((await client.getInodeAttr(f.inodeId)).nlink, 2);
+  assert.equal((await client.getXattrs(f.inodeId)).xattrs.size, 0);
+});
+
+test('chunk infos: idempotent append, per-chunk read, truncate down and up; chunk ids increase', { timeout: 30_000 }, async () => {
+  const f = await mkfile(ROOT_INODE_ID, 'data');
+  const first = await client.allocate(3);
+  const second = await client.allocate(2000);
+  assert.ok(second >= first + 3, 'ids never repeat');
+  const chunk = client.fsInfo.chunkSizeBytes;
+  const records = [
+    { chunkIndex: 0, info: { chunkId: first, compaction: 0, offset: 0, length: 4096, zero: false } },
+    { chunkIndex: 1, info: { chunkId: first + 1, compaction: 0, offset: chunk, length: 100, zero: false } },
+  ];
+  await client.appendChunkInfos(f.inodeId, records, chunk + 100);
+  await client.appendChunkInfos(f.inodeId, records, chunk + 100);
+  assert.deepEqual(await client.getChunkInfos(f.inodeId, 0), [records[0]!.info]);
+  assert.deepEqual(await client.getChunkInfos(f.inodeId, 1), [records[1]!.info]);
+  assert.deepEqual(await client.getChunkInfos(f.inodeId, 7), []);
+  assert.equal((await client.getInodeAttr(f.inodeId)).length, chunk + 100);
+  await client.truncate(f.inodeId, 1000, []);
+  assert.equal((await client.getInodeAttr(f.inodeId)).length, 1000);
+  assert.deepEqual(await client.getChunkInfos(f.inodeId, 0), [{ ...records[0]!.info, length: 1000 }]);
+  assert.deepEqual(await client.getChunkInfos(f.inodeId, 1), []);
+  const zero = { chunkIndex: 0, info: { chunkId: first + 2, compaction: 0, offset: 1000, length: 9000, zero: true } };
+  await client.truncate(f.inodeId, 10_000, [zero]);
+  assert.equal((await client.getInodeAttr(f.inodeId)).length, 10_000);
+  assert.equal((await client.getChunkInfos(f.inodeId, 0)).length, 2);
+});
+
+test('rename in one copyset, replacing a target; sessions carry open inodes; statfs counts inodes', { timeout: 30_000 }, async () => {
+  const a = await mkfile(ROOT_INODE_ID, 'ra');
+  const b = await mkfile(ROOT_INODE_ID, 'rb');
+  await client.rename({ srcParent: ROOT_INODE_ID, srcName: 'ra', srcInodeId: a.inodeId, srcType: FileType.File, dstParent: ROOT_INODE_ID, dstName: 'rb', expectedDstInodeId: b.inodeId, time: now() });
+  assert.equal(await client.getDentry(ROOT_INODE_ID, 'ra'), null);
+  assert.equal((await client.getDentry(ROOT_INODE_ID, 'rb'))?.inodeId, a.inodeId);
+  assert.equal((await client.getInodeAttr(b.inodeId)).nlink, 0, 'the replaced target lost its link');
+
+  const refreshes = client.session.refreshCount;
+  await client.registerOpen(a.inodeId);
+  await client.registerOpen(a.inodeId);
+  assert.ok(client.session.refreshCount > refreshes, 'registration reached the MDS');
+  assert.deepEqual(client.session.openInodeIds(), [a.inodeId]);
+  await client.unregisterOpen(a.inodeId);
+  assert.deepEqual(client.session.openInodeIds(), [a.inodeId]);
+  await client.unregisterOpen(a.inodeId);
+  assert.deepEqual(client.session.openInodeIds(), []);
+
+  const stats = await client.statFs();
+  assert.equal(stats.blockSizeBytes, client.fsInfo.blockSizeBytes);
+  assert.ok(stats.inodeCount >= 30, `inode count ${stats.inodeCount}`);
+});
+
+test('partitions run out: new ones from the MDS; cross-partition rename transaction', { timeout: 60_000 }, async () => {
+  const before = client.router.table.all().map((p) => p.partitionId);
+  for (const id of before) client.router.markFull(id);
+  const dir2 = await mkfile(ROOT_INODE_ID, 'far', FileType.Directory);
+  const owner = client.router.table.owner(dir2.inodeId)!;
+  assert.ok(!before.includes(owner.partitionId), 'the new directory went to a new partition');
+  const moved = await mkfile(ROOT_INODE_ID, 'moving', FileType.Directory);
+  const victim = await mkfile(dir2.inodeId, 'victim', FileType.Directory);
+  const commits = client.renameTx.committedCount;
+  // The transaction directly (the copyset may hold both partitions, where rename() would use one entry).
+  await client.renameTx.run({
+    srcParent: ROOT_INODE_ID, srcName: 'moving', srcInodeId: moved.inodeId, srcType: FileType.Directory,
+    dstParent: dir2.inodeId, dstName: 'victim', expectedDstInodeId: victim.inodeId, expectedDstType: FileType.Directory, time: now(),
+  });
+  assert.equal(client.renameTx.committedCount, commits + 1);
+  assert.equal(await client.getDentry(ROOT_INODE_ID, 'moving'), null);
+  assert.equal((await client.getDentry(dir2.inodeId, 'victim'))?.inodeId, moved.inodeId);
+  assert.deepEqual((await client.getInodeAttr(moved.inodeId)).parents, [dir2.inodeId]);
+  assert.equal((await client.getInodeAttr(victim.inodeId)).nlink, 0);
+  assert.equal((await client.getInodeAttr(dir2.inodeId)).nlink, 3, 'one subdirectory, replaced by another');
+  // A stale expectation conflicts and changes nothing.
+  await expectMeta(
+    client.renameTx.run({
+      srcParent: dir2.inodeId, srcName: 'victim', srcInodeId: victim.inodeId, srcType: FileType.Directory,
+      dstParent: ROOT_INODE_ID, dstName: 'back', expectedDstInodeId: 0, time: now(),
+    }),
+    MetaStatusCode.TX_CONFLICT,
+  );
+  assert.equal((await client.getDentry(dir2.inodeId, 'victim'))?.inodeId, moved.inodeId);
+  // And through rename(), whichever path it takes.
+  await client.rename({ srcParent: dir2.inodeId, srcName: 'victim', srcInodeId: moved.inodeId, srcType: FileType.Directory, dstParent: ROOT_INODE_ID, dstName: 'home', expectedDstInodeId: 0, time: now() });
+  assert.equal((await client.getDentry(ROOT_INODE_ID, 'home'))?.inodeId, moved.inodeId);
+});
+
+test('locks of a dead client: rolled back after the ttl, rolled forward once the primary committed', { timeout: 60_000 }, async () => {
+  const f = await mkfile(ROOT_INODE_ID, 'locked');
+  const src = await client.router.forInode(ROOT_INODE_ID);
+  const header = { poolId: src.partition.poolId, copysetId: src.partition.copysetId, partitionId: src.partition.partitionId, fsId: client.fsId };
+  const primary = { fsId: client.fsId, parentInodeId: ROOT_INODE_ID, name: 'locked' };
+  // A "dead client" prewrote a rename of 'locked' to 'locked2' and vanished (ttl 300 ms).
+  const startTs = await client.tso();
+  const prewrite = await src.client.call('PrewriteRename', {
+    ...header, primary, startTs, ttlMs: 300, lockTimeMs: Date.now(), timeSec: 1, timeNs: 0,
+    writes: [
+      { parentInodeId: ROOT_INODE_ID, name: 'locked', isDelete: true, expectedInodeId: f.inodeId },
+      { parentInodeId: ROOT_INODE_ID, name: 'locked2', isDelete: false, inodeId: f.inodeId, type: FsFileType.FILE, expectedInodeId: 0 },
+    ],
+  });
+  assert.equal(prewrite.status, MetaStatusCode.OK);
+  const resolved = client.resolver.resolvedCount;
+  assert.equal((await client.getDentry(ROOT_INODE_ID, 'locked'))?.inodeId, f.inodeId, 'rolled back: the old name stands');
+  assert.equal(await client.getDentry(ROOT_INODE_ID, 'locked2'), null);
+  assert.ok(client.resolver.resolvedCount > resolved);
+
+  // Another: the primary committed, the secondary (another partition) did not.
+  const far = await client.getDentry(ROOT_INODE_ID, 'far');
+  const dst = await client.router.forInode(far!.inodeId);
+  assert.notEqual(dst.partition.partitionId, src.partition.partitionId);
+  const ts2 = await client.tso();
+  const common = { primary, startTs: ts2, ttlMs: 60_000, lockTimeMs: Date.now(), timeSec: 1, timeNs: 0 };
+  const p1 = await src.client.call('PrewriteRename', { ...header, ...common, writes: [{ parentInodeId: ROOT_INODE_ID, name: 'locked', isDelete: true, expectedInodeId: f.inodeId }] });
+  assert.equal(p1.status, MetaStatusCode.OK);
+  const dstHeader = { ...header, poolId: dst.partition.poolId, copysetId: dst.partition.copysetId, partitionId: dst.partition.partitionId };
+  const p2 = await dst.client.call('PrewriteRename', { ...dstHeader, ...common, writes: [{ parentInodeId: far!.inodeId, name: 'arrived', isDelete: false, inodeId: f.inodeId, type: FsFileType.FILE, expectedInodeId: 0 }] });
+  assert.equal(p2.status, MetaStatusCode.OK);
+  const commitTs = await client.tso();
+  assert.equal((await src.client.call('CommitRename', { ...header, startTs: ts2, commitTs })).status, MetaStatusCode.OK);
+  assert.equal((await client.getDentry(far!.inodeId, 'arrived'))?.inodeId, f.inodeId, 'rolled forward');
+  assert.equal(await client.getDentry(ROOT_INODE_ID, 'locked'), null);
+});
+
+test('the copyset leader stops: the client follows the new leader', { timeout: 90_000 }, async () => {
+  const target = await client.router.forInode(ROOT_INODE_ID);
+  await client.getInodeAttr(ROOT_INODE_ID);
+  const leader = target.client.leaderAddress();
+  const index = cluster.addresses.indexOf(leader);
+  assert.ok(index >= 0, `leader ${leader} is one of ours`);
+  await cluster.stopServer(index);
+  const f = await mkfile(ROOT_INODE_ID, 'after-failover');
+  assert.equal((await client.getDentry(ROOT_INODE_ID, 'after-failover'))?.inodeId, f.inodeId);
+  assert.notEqual(target.client.leaderAddress(), leader);
+  await cluster.startServer(index);
+  const g = await mkfile(ROOT_INODE_ID, 'after-restart');
+  assert.equal((await client.getInodeAttr(g.inodeId)).inodeId, g.inodeId);
+});
