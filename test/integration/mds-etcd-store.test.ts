@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Etcd3 } from 'etcd3';
-import { MonotonicClock } from '../../src/common/clock.js';
+import { ManualClock, MonotonicClock } from '../../src/common/clock.js';
 import { CurveError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/log.js';
 import { EtcdElection } from '../../mds/election/etcd-election.js';
@@ -114,5 +114,38 @@ test('election: one leader, followers know it, handover on resignation', async (
     await assert.rejects(stores[leader]!.put('k', 'old leader'), isNotLeader);
   } finally {
     await Promise.all(elections.map((e) => e.stop()));
+  }
+});
+
+test('acting ends the instant the lease deadline passes, before any timer runs', async () => {
+  const clock = new ManualClock(1_000_000);
+  const store = new EtcdStore(client(), '/t5/', true);
+  const changes: boolean[] = [];
+  const election = new EtcdElection({
+    client: client(),
+    key: '/t5/election/leader',
+    address: 'solo:1',
+    clock,
+    log: silentLogger,
+    ttlSeconds: 5,
+    marginMs: 1000,
+    pollMs: 50,
+    onFence: (fence) => store.setFence(fence),
+  });
+  election.onChange((isLeading) => changes.push(isLeading));
+  election.start();
+  try {
+    await waitFor('leadership', () => election.isActing(), 5000);
+    // The deadline is (keepalive send time) + TTL - margin = now + 4 s on the injected clock.
+    clock.advance(3999);
+    assert.equal(election.isActing(), true);
+    clock.advance(1);
+    // No await in between: the very next check refuses, whatever the timers do.
+    assert.equal(election.isActing(), false);
+    assert.equal(election.leaderAddress(), '');
+    await waitFor('the step-down', () => changes.at(-1) === false, 3000);
+    await assert.rejects(store.put('k', 'v'), isNotLeader);
+  } finally {
+    await election.stop();
   }
 });
