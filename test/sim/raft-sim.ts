@@ -47,6 +47,12 @@ export interface SimOptions {
   readonly convergeTicksMax?: number;
   readonly clients?: number;
   readonly checkLinearizability?: boolean;
+  /**
+   * Deliberately broken driver behaviour, to show that the checkers catch
+   * real bugs: 'local-reads' serves reads from the local state machine
+   * without ReadIndex; 'forget-vote' does not persist the vote.
+   */
+  readonly bug?: 'local-reads' | 'forget-vote';
   /** Receives a trace line per event (for replaying a seed). */
   readonly trace?: (line: string) => void;
 }
@@ -335,7 +341,9 @@ export class RaftSimulation {
     }
     if (rd.snapshot !== undefined) this.installSnapshotOnDisk(node, rd);
     node.disk.append(rd.entries);
-    if (rd.hardState !== undefined) node.disk.setHardState(rd.hardState);
+    if (rd.hardState !== undefined) {
+      node.disk.setHardState(this.options.bug === 'forget-vote' ? { ...rd.hardState, vote: '' } : rd.hardState);
+    }
 
     // 2. Send, now that the state is durable.
     for (const m of rd.messages) {
@@ -481,6 +489,10 @@ export class RaftSimulation {
     const key = pick(this.random, KEYS);
     const isRead = this.random.chance(0.4);
     const historyIndex = this.history.length;
+    if (isRead && this.options.bug === 'local-reads') {
+      this.history.push({ client: client.id, kind: 'get', key, value: node.sm.get(key), call: ++this.eventTime, ret: ++this.eventTime, live: true });
+      return;
+    }
     if (isRead) {
       const ctx = new TextEncoder().encode(`r${client.id}:${client.seq}`);
       this.history.push({ client: client.id, kind: 'get', key, value: '', call: ++this.eventTime, ret: Infinity, live: true });

@@ -32,7 +32,7 @@ const MESSAGE_VERSION = 1;
 const CONF_CHANGE_VERSION = 1;
 const TWO_32 = 0x1_0000_0000;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Writer {
   private buf = new Uint8Array(256);
