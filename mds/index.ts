@@ -9,6 +9,7 @@
  * - HA (etcdEndpoints): all state in etcd under `etcdPrefix`; MDS processes
  *   campaign on a lease; followers answer REDIRECTED with the leader address.
  */
+import { networkInterfaces } from 'node:os';
 import { Registry } from 'prom-client';
 import { assert } from '../src/common/assert.js';
 import { ConfigError } from '../src/common/errors.js';
@@ -141,7 +142,7 @@ export async function startMds(options: StartMdsOptions): Promise<MdsHandle> {
   registerMdsMetrics(registry, core);
   try {
     const port = await server.start();
-    address = options.advertiseAddress ?? `${host}:${port}`;
+    address = options.advertiseAddress ?? `${dialableHost(host)}:${port}`;
   } catch (e) {
     closeEtcd();
     await store.close();
@@ -198,4 +199,13 @@ function splitHostPort(listen: string): [string, string] {
   if (match === null) throw new ConfigError('listen', `must be HOST:PORT, got ${JSON.stringify(listen)}`);
   const host = match[1]!.replace(/^\[|\]$/g, '');
   return [host, match[2]!];
+}
+
+/** A wildcard listen address is not something another process can dial: name an interface instead. */
+function dialableHost(host: string): string {
+  if (host !== '0.0.0.0' && host !== '::') return host.includes(':') ? `[${host}]` : host;
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
 }
