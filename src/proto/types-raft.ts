@@ -101,4 +101,6 @@ export interface InstallSnapshotResponse {
 export interface RaftTransportMethods {
   Send: Method<MessageBatch, SendResponse>;
   InstallSnapshot: Method<SnapshotChunk, InstallSnapshotResponse>;
+  /** Client-streaming: batches back to back on one long-lived stream per peer. */
+  Stream: Method<MessageBatch, SendResponse>;
 }

@@ -47,7 +47,9 @@ export class RaftProcess {
       '--election-ticks', String(options.electionTicks ?? 10),
       '--snapshot-entries', String(options.snapshotEntries ?? 200_000),
     ];
-    this.child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // RAFT_RUNNER_NODE_ARGS passes extra node flags (e.g. --cpu-prof) to the children.
+    const nodeArgs = (process.env['RAFT_RUNNER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+    this.child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     live.add(this.child);
     this.ready = new Promise((r) => (this.readyResolve = r));
     this.exited = new Promise((resolve) => {

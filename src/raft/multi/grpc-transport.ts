@@ -1,14 +1,17 @@
 /**
  * The process-wide gRPC transport for all Raft groups (multi-raft, DESIGN
  * §10): one server, one client channel per peer process, messages to the
- * same peer batched into one `Send` RPC, idle heartbeats coalesced
- * (peer-queue.ts), snapshots streamed by `InstallSnapshot` in CRC'd chunks.
+ * same peer batched into one MessageBatch per event-loop turn and written
+ * back to back on one long-lived client stream (`Stream`), idle heartbeats
+ * coalesced (peer-queue.ts), snapshots streamed by `InstallSnapshot` in
+ * CRC'd chunks. (The unary `Send` is still served, for simple senders.)
  *
  * Node ids are peer addresses ("host:port") unless `resolve` maps them.
- * Flow control: at most `inflightRpcsMax` Send RPCs per peer; while they are
- * in flight new messages accumulate into the next batch (the busier the
- * peer, the bigger the batches). A failed RPC drops its messages and reports
- * each (group, peer) as unreachable; Raft retransmits.
+ * Flow control: HTTP/2 backpressure. When the stream's write buffer is full
+ * the peer is "blocked" and new messages accumulate into the next batch
+ * (the busier the peer, the bigger the batches) until 'drain'. When the
+ * stream fails, its (group, peer) pairs are reported unreachable and the
+ * next flush opens a new stream; Raft retransmits what was lost.
  */
 import * as grpc from '@grpc/grpc-js';
 import { once } from 'node:events';
@@ -46,9 +49,7 @@ export interface GrpcTransportOptions {
   readonly localId?: NodeId;
   /** Maps a node id to the address to dial; defaults to the id itself. */
   readonly resolve?: (id: NodeId) => string;
-  readonly inflightRpcsMax?: number;
   readonly queuedMessagesMax?: number;
-  readonly rpcTimeoutMs?: number;
   readonly snapshotChunkBytes?: number;
   readonly snapshotTimeoutMs?: number;
 }
@@ -76,7 +77,10 @@ interface Peer {
   readonly address: string;
   readonly client: grpc.Client;
   readonly queue: PeerQueue;
-  inflight: number;
+  stream: grpc.ClientWritableStream<MessageBatch> | null;
+  /** (group|node) pairs sent on the current stream, reported unreachable if it fails. */
+  readonly sentOnStream: Map<string, { groupId: GroupId; to: NodeId }>;
+  isBlocked: boolean;
   isScheduled: boolean;
 }
 
@@ -88,9 +92,7 @@ export class GrpcTransport implements Transport {
   private unreachableHandler: UnreachableHandler = () => undefined;
   private snapshotHandler: SnapshotHandler | null = null;
   private readonly resolve: (id: NodeId) => string;
-  private readonly inflightMax: number;
   private readonly queuedMax: number;
-  private readonly rpcTimeoutMs: number;
   private readonly chunkBytes: number;
   private readonly snapshotTimeoutMs: number;
   private isClosed = false;
@@ -106,12 +108,9 @@ export class GrpcTransport implements Transport {
     const host = options.listenAddress.slice(0, options.listenAddress.lastIndexOf(':'));
     this.localId = options.localId ?? `${host}:${port}`;
     this.resolve = options.resolve ?? ((id) => id);
-    this.inflightMax = options.inflightRpcsMax ?? 4;
     this.queuedMax = options.queuedMessagesMax ?? 20_000;
-    this.rpcTimeoutMs = options.rpcTimeoutMs ?? 5_000;
     this.chunkBytes = options.snapshotChunkBytes ?? 1024 * 1024;
     this.snapshotTimeoutMs = options.snapshotTimeoutMs ?? 600_000;
-    assert(this.inflightMax >= 1, 'inflightRpcsMax must be >= 1');
   }
 
   static async start(options: GrpcTransportOptions): Promise<GrpcTransport> {
@@ -121,6 +120,12 @@ export class GrpcTransport implements Transport {
       Send: (call: grpc.ServerUnaryCall<MessageBatch | MalformedMessage, SendResponse>, callback: grpc.sendUnaryData<SendResponse>) => {
         assert(transport !== null, 'transport not ready');
         transport.handleSend(call.request, callback);
+      },
+      Stream: (call: grpc.ServerReadableStream<MessageBatch | MalformedMessage, SendResponse>, callback: grpc.sendUnaryData<SendResponse>) => {
+        assert(transport !== null, 'transport not ready');
+        call.on('data', (batch: MessageBatch | MalformedMessage) => transport!.deliver(batch));
+        call.on('end', () => callback(null, { unknownGroups: [] }));
+        call.on('error', () => undefined);
       },
       InstallSnapshot: (
         call: grpc.ServerReadableStream<SnapshotChunk | MalformedMessage, InstallSnapshotResponse>,
@@ -133,6 +138,7 @@ export class GrpcTransport implements Transport {
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(options.listenAddress, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
+    disableNagleOnServerSockets(server);
     transport = new GrpcTransport(server, port, options);
     return transport;
   }
@@ -163,7 +169,7 @@ export class GrpcTransport implements Transport {
         this.unreachableHandler(gm.groupId, gm.message.to);
         continue;
       }
-      if (!peer.isScheduled && peer.inflight < this.inflightMax) {
+      if (!peer.isScheduled && !peer.isBlocked) {
         peer.isScheduled = true;
         // Everything sent during this turn joins the batch.
         setImmediate(() => this.flush(peer));
@@ -176,7 +182,7 @@ export class GrpcTransport implements Transport {
     let peer = this.peers.get(address);
     if (peer === undefined) {
       const client = new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-      peer = { address, client, queue: new PeerQueue(this.queuedMax), inflight: 0, isScheduled: false };
+      peer = { address, client, queue: new PeerQueue(this.queuedMax), stream: null, sentOnStream: new Map(), isBlocked: false, isScheduled: false };
       this.peers.set(address, peer);
     }
     return peer;
@@ -184,55 +190,83 @@ export class GrpcTransport implements Transport {
 
   private flush(peer: Peer): void {
     peer.isScheduled = false;
-    if (this.isClosed || peer.queue.length === 0 || peer.inflight >= this.inflightMax) return;
+    if (this.isClosed || peer.queue.length === 0 || peer.isBlocked) return;
     const messages = peer.queue.drain();
+    const stream = peer.stream ?? this.openStream(peer);
     const byGroup = new Map<GroupId, WireMessage[]>();
     for (const gm of messages) {
       let list = byGroup.get(gm.groupId);
       if (list === undefined) byGroup.set(gm.groupId, (list = []));
       list.push(messageToWire(gm.message));
+      const key = `${gm.groupId}|${gm.message.to}`;
+      if (!peer.sentOnStream.has(key)) peer.sentOnStream.set(key, { groupId: gm.groupId, to: gm.message.to });
     }
     const groups: GroupMessages[] = [];
     for (const [id, list] of byGroup) {
       const { poolId, copysetId } = parseGroupId(id);
       groups.push({ poolId, copysetId, messages: list });
     }
-    const batch: MessageBatch = { fromAddress: this.localId, groups };
-    const method = this.service['Send']!;
-    peer.inflight++;
     this.counters.rpcsSent++;
     this.counters.messagesSent += messages.length;
-    peer.client.makeUnaryRequest(
+    if (!stream.write({ fromAddress: this.localId, groups })) {
+      peer.isBlocked = true;
+      stream.once('drain', () => {
+        peer.isBlocked = false;
+        this.scheduleFlush(peer);
+      });
+    }
+  }
+
+  private scheduleFlush(peer: Peer): void {
+    if (peer.isScheduled || peer.isBlocked || peer.queue.length === 0) return;
+    peer.isScheduled = true;
+    setImmediate(() => this.flush(peer));
+  }
+
+  private openStream(peer: Peer): grpc.ClientWritableStream<MessageBatch> {
+    const method = this.service['Stream']!;
+    const stream = peer.client.makeClientStreamRequest(
       method.path,
       method.requestSerialize,
       method.responseDeserialize,
-      batch,
       new grpc.Metadata(),
-      { deadline: Date.now() + this.rpcTimeoutMs },
-      (err) => {
-        peer.inflight--;
-        if (err) {
+      {},
+      (err: grpc.ServiceError | null) => {
+        if (peer.stream === stream) {
+          peer.stream = null;
+          peer.isBlocked = false;
+        }
+        if (err && !this.isClosed) {
           this.counters.rpcFailures++;
-          const seen = new Set<string>();
-          for (const gm of messages) {
-            const key = `${gm.groupId}|${gm.message.to}`;
-            if (seen.has(key)) continue;
-            seen.add(key);
-            this.unreachableHandler(gm.groupId, gm.message.to);
-          }
+          const lost = [...peer.sentOnStream.values()];
+          peer.sentOnStream.clear();
+          for (const { groupId: g, to } of lost) this.unreachableHandler(g, to);
         }
-        if (peer.queue.length > 0 && !peer.isScheduled) {
-          peer.isScheduled = true;
-          setImmediate(() => this.flush(peer));
-        }
+        this.scheduleFlush(peer);
       },
-    );
+    ) as grpc.ClientWritableStream<MessageBatch>;
+    // Failures arrive through the callback above; keep 'error' from being unhandled.
+    stream.on('error', () => undefined);
+    peer.stream = stream;
+    peer.sentOnStream.clear();
+    return stream;
   }
 
   private handleSend(request: MessageBatch | MalformedMessage, callback: grpc.sendUnaryData<SendResponse>): void {
     if (request instanceof MalformedMessage) {
       this.counters.malformed++;
       callback({ code: grpc.status.INVALID_ARGUMENT, details: request.reason });
+      return;
+    }
+    // Reply first: the handler's work must not hold the sender's RPC.
+    callback(null, { unknownGroups: [] });
+    this.deliver(request);
+  }
+
+  /** Decodes a batch from a peer and hands it to the message handler. */
+  private deliver(request: MessageBatch | MalformedMessage): void {
+    if (request instanceof MalformedMessage) {
+      this.counters.malformed++;
       return;
     }
     const delivered: GroupMessage[] = [];
@@ -248,8 +282,6 @@ export class GrpcTransport implements Transport {
       }
     }
     this.counters.messagesReceived += delivered.length;
-    // Reply first: the handler's work must not hold the sender's RPC slot.
-    callback(null, { unknownGroups: [] });
     if (delivered.length > 0) this.messageHandler(delivered);
   }
 
@@ -363,7 +395,10 @@ export class GrpcTransport implements Transport {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    for (const p of this.peers.values()) p.client.close();
+    for (const p of this.peers.values()) {
+      p.stream?.end();
+      p.client.close();
+    }
     this.peers.clear();
     await new Promise<void>((resolve) => {
       this.server.tryShutdown(() => resolve());
@@ -373,5 +408,20 @@ export class GrpcTransport implements Transport {
         resolve();
       }, 1000).unref();
     });
+  }
+}
+
+/**
+ * grpc-js sets TCP_NODELAY on client sockets but not on accepted ones, so
+ * small RPC responses from the server side wait for Nagle and delayed ACKs
+ * (tens of ms): with a bounded number of in-flight RPCs per peer that stalls
+ * replication. grpc-js exposes no option for it; this reaches its http2
+ * servers (a private field, checked) to set NODELAY on every accepted socket.
+ */
+function disableNagleOnServerSockets(server: grpc.Server): void {
+  const servers = (server as unknown as { http2Servers?: Map<import('node:net').Server, unknown> }).http2Servers;
+  assert(servers instanceof Map && servers.size > 0, 'grpc-js internals changed: no http2Servers map');
+  for (const s of servers.keys()) {
+    s.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
   }
 }

@@ -468,12 +468,9 @@ export class RaftNode<R = unknown> {
       await this.wal.saveSnapshot(rd.snapshot);
     }
     if (rd.entries.length > 0 || rd.hardState !== undefined) {
-      persisted = this.wal.append(rd.entries, rd.hardState);
-      if (!rd.mustSync) {
-        // Only the commit index changed: it rides the next fsync; a loss is recoverable.
-        persisted.catch((e: unknown) => this.fail(e));
-        persisted = undefined;
-      }
+      if (rd.mustSync) persisted = this.wal.append(rd.entries, rd.hardState);
+      // Only the commit index changed: it rides the next fsync; a loss is recoverable.
+      else this.wal.appendUnsynced(rd.entries, rd.hardState);
     }
 
     // 3a. entries committed before this Ready are durable here already: apply them during the fsync.

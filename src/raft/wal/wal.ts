@@ -92,6 +92,8 @@ export class Wal implements RaftStorage, LogWriter {
   private fh: FileHandle;
   private fileBytes: number;
   private pending: Pending[] = [];
+  /** Records that need no fsync of their own; they ride the next write (see appendUnsynced). */
+  private unsynced: Pending[] = [];
   private isFlushing = false;
   private failure: unknown = undefined;
   private isClosed = false;
@@ -181,6 +183,31 @@ export class Wal implements RaftStorage, LogWriter {
   }
 
   /**
+   * Like append, but does not ask for an fsync: the records are written with
+   * the next synced write (or at close). For hard states whose only change is
+   * the commit index (Ready.mustSync false): losing it in a crash is
+   * harmless, and an fsync of its own would delay the next real append.
+   */
+  appendUnsynced(entries: readonly Entry[], hardState?: HardState): void {
+    if (this.failure !== undefined || this.isClosed) return;
+    const records: WalRecord[] = [];
+    for (const entry of entries) {
+      this.memory.appendEntry(entry);
+      records.push({ type: RecordType.Entry, entry });
+    }
+    if (hardState !== undefined) {
+      this.memory.setHardState(hardState);
+      records.push({ type: RecordType.HardState, hardState });
+    }
+    this.counters.appends++;
+    this.unsynced.push({ bytes: encodeRecords(records), after: this.streamState(), resolve: () => undefined, reject: () => undefined });
+  }
+
+  private streamState(): StreamState {
+    return { lastIndex: this.memory.lastIndex(), hardState: this.memory.hardState(), snapshot: this.memory.snapshotMeta() };
+  }
+
+  /**
    * Records that the log is compacted up to `meta` (a snapshot was taken or
    * installed), then deletes segments the snapshot makes obsolete.
    */
@@ -201,12 +228,13 @@ export class Wal implements RaftStorage, LogWriter {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.isClosed) return Promise.reject(new Error('wal: closed'));
     const bytes = encodeRecords(records);
-    const after: StreamState = {
-      lastIndex: this.memory.lastIndex(),
-      hardState: this.memory.hardState(),
-      snapshot: this.memory.snapshotMeta(),
-    };
+    const after = this.streamState();
     return new Promise<void>((resolve, reject) => {
+      if (this.unsynced.length > 0) {
+        // Earlier unsynced records go first, keeping call order in the file.
+        for (const u of this.unsynced) this.pending.push(u);
+        this.unsynced = [];
+      }
       this.pending.push({ bytes, after, resolve, reject });
       if (!this.isFlushing) void this.flushLoop();
     });
