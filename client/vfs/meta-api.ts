@@ -174,6 +174,13 @@ export interface InodeOps {
   updateInode(inodeId: InodeId, update: InodeUpdate): Promise<number>;
   /** The inode's xattrs and version (GetInode without chunks). NOT_FOUND if missing. */
   getXattrs(inodeId: InodeId): Promise<XattrSnapshot>;
+  /**
+   * BatchGetXAttr (optional): xattrs of many inodes; missing ids left out.
+   * When present, readdir prefetches them so `ls -l` (which asks every entry
+   * for security.selinux) costs no RPC per entry. The snapshots' `version`
+   * may be 0: they only serve reads.
+   */
+  batchGetXattrs?(inodeIds: readonly InodeId[]): Promise<Array<{ inodeId: InodeId; snapshot: XattrSnapshot }>>;
 }
 
 // ---- sessions and file system figures ----

@@ -12,7 +12,7 @@
 import { LRUCache } from 'lru-cache';
 import { assert } from '../../src/common/assert.js';
 import type { Clock } from '../../src/common/clock.js';
-import type { FileType, InodeAttr, InodeId } from './meta-api.js';
+import type { FileType, InodeAttr, InodeId, XattrSnapshot } from './meta-api.js';
 
 export interface MetaCacheOptions {
   readonly clock: Clock;
@@ -45,6 +45,8 @@ function dentryKey(parent: InodeId, name: string): string {
 
 export class MetaCache {
   private readonly attrs: LRUCache<InodeId, InodeAttr>;
+  /** Extended attributes age like attributes: `ls -l` asks for security.* of every entry. */
+  private readonly xattrs: LRUCache<InodeId, XattrSnapshot>;
   private readonly dentries: LRUCache<string, CachedDentry>;
   private readonly negativeEntryTtlMs: number;
 
@@ -55,6 +57,7 @@ export class MetaCache {
     const perf = { now: () => options.clock.nowMs() + 1 };
     // A TTL of 0 disables caching of that kind: every lookup goes to the metaserver.
     this.attrs = new LRUCache({ max: options.attrEntriesMax, ttl: Math.max(1, options.attrTtlMs), perf, ttlAutopurge: false, ttlResolution: 0 });
+    this.xattrs = new LRUCache({ max: options.attrEntriesMax, ttl: Math.max(1, options.attrTtlMs), perf, ttlAutopurge: false, ttlResolution: 0 });
     this.dentries = new LRUCache({ max: options.dentryEntriesMax, ttl: Math.max(1, options.entryTtlMs), perf, ttlAutopurge: false, ttlResolution: 0 });
     this.isAttrCacheOn = options.attrTtlMs > 0;
     this.isEntryCacheOn = options.entryTtlMs > 0;
@@ -75,6 +78,19 @@ export class MetaCache {
 
   dropAttr(inodeId: InodeId): void {
     this.attrs.delete(inodeId);
+  }
+
+  getXattrs(inodeId: InodeId): XattrSnapshot | undefined {
+    return this.xattrs.get(inodeId);
+  }
+
+  setXattrs(inodeId: InodeId, snapshot: XattrSnapshot): void {
+    if (!this.isAttrCacheOn) return;
+    this.xattrs.set(inodeId, snapshot);
+  }
+
+  dropXattrs(inodeId: InodeId): void {
+    this.xattrs.delete(inodeId);
   }
 
   /** undefined: unknown; inodeId 0: known not to exist. */
@@ -99,6 +115,7 @@ export class MetaCache {
 
   clear(): void {
     this.attrs.clear();
+    this.xattrs.clear();
     this.dentries.clear();
   }
 

@@ -578,8 +578,9 @@ export class Vfs {
   /**
    * All names of a directory (without "." and ".."), with their stats when
    * they could be fetched in the same pass: pages of ListDentry, then one
-   * BatchGetInodeAttr per page, which also fills the caches so the `stat`
-   * that follows (ls -l) is answered locally.
+   * BatchGetInodeAttr (and BatchGetXAttr when offered) per page, which also
+   * fill the caches so the `stat` and `getxattr` that follow (ls -l) are
+   * answered locally.
    */
   readdir(caller: Caller, path: string): Promise<Result<{ names: string[]; stats: VfsStat[] }>> {
     return this.run('readdir', async () => {
@@ -593,7 +594,10 @@ export class Vfs {
         assert(pages <= READDIR_ENTRIES_MAX / READDIR_PAGE_ENTRIES, 'readdir pages are bounded');
         const page = await this.meta.listDentry(directory.inodeId, last, READDIR_PAGE_ENTRIES);
         if (page.length === 0) break;
-        const attrs = new Map((await this.meta.batchGetInodeAttr(page.map((d) => d.inodeId))).map((a) => [a.inodeId, a]));
+        const ids = page.map((d) => d.inodeId);
+        const [attrList, xattrList] = await Promise.all([this.meta.batchGetInodeAttr(ids), this.meta.batchGetXattrs?.(ids)]);
+        const attrs = new Map(attrList.map((a) => [a.inodeId, a]));
+        for (const { inodeId, snapshot } of xattrList ?? []) this.cache.setXattrs(inodeId, snapshot);
         // Progress guard: a page must move past `last`, or the loop would never end.
         assert(page[page.length - 1]!.name !== last, 'ListDentry resumes after `last`');
         for (const dentry of page) {
@@ -839,8 +843,12 @@ export class Vfs {
     });
   }
 
-  /** Read, decide, write conditionally on the version read; retried (bounded) when another writer won. */
+  /**
+   * Read (fresh, never from the cache), decide, write conditionally on the
+   * version read; retried (bounded) when another writer won.
+   */
   private async updateXattrs(inodeId: InodeId, decide: (xattrs: ReadonlyMap<string, Uint8Array>) => InodeUpdate): Promise<void> {
+    this.cache.dropXattrs(inodeId);
     for (let attempt = 0; attempt < XATTR_UPDATE_ATTEMPTS; attempt++) {
       const snapshot = await this.meta.getXattrs(inodeId);
       const update = { ...decide(snapshot.xattrs), ctime: this.now(), expectedVersion: snapshot.version };
@@ -849,16 +857,26 @@ export class Vfs {
         return;
       } catch (error) {
         if (!(error instanceof MetaError && error.status === MetaStatusCode.VERSION_MISMATCH)) throw error;
+      } finally {
+        this.cache.dropXattrs(inodeId);
       }
     }
     failWith(Errno.EAGAIN);
+  }
+
+  private async xattrsOf(inodeId: InodeId): Promise<ReadonlyMap<string, Uint8Array>> {
+    const cached = this.cache.getXattrs(inodeId);
+    if (cached !== undefined) return cached.xattrs;
+    const snapshot = await this.meta.getXattrs(inodeId);
+    this.cache.setXattrs(inodeId, snapshot);
+    return snapshot.xattrs;
   }
 
   getxattr(caller: Caller, path: string, name: string): Promise<Result<Buffer>> {
     return this.run('getxattr', async () => {
       const attr = await this.resolve(caller, path);
       this.checkXattrAccess(caller, attr, name, false);
-      const value = (await this.meta.getXattrs(attr.inodeId)).xattrs.get(name);
+      const value = (await this.xattrsOf(attr.inodeId)).get(name);
       if (value === undefined) failWith(Errno.ENODATA);
       return Buffer.from(value);
     });
@@ -867,7 +885,7 @@ export class Vfs {
   listxattr(caller: Caller, path: string): Promise<Result<string[]>> {
     return this.run('listxattr', async () => {
       const attr = await this.resolve(caller, path);
-      const names = [...(await this.meta.getXattrs(attr.inodeId)).xattrs.keys()];
+      const names = [...(await this.xattrsOf(attr.inodeId)).keys()];
       // trusted.* is invisible to everyone but root, as on Linux.
       return names.filter((name) => isRoot(caller) || !name.startsWith('trusted.')).sort();
     });

@@ -218,6 +218,14 @@ export class MemoryMeta implements MetaApi {
     return { xattrs: new Map(inode.xattrs), version: inode.attr.version };
   }
 
+  async batchGetXattrs(inodeIds: readonly InodeId[]): Promise<Array<{ inodeId: InodeId; snapshot: XattrSnapshot }>> {
+    this.count('batchGetXattrs');
+    return inodeIds.flatMap((inodeId) => {
+      const inode = this.inodes.get(inodeId);
+      return inode === undefined ? [] : [{ inodeId, snapshot: { xattrs: new Map(inode.xattrs), version: inode.attr.version } }];
+    });
+  }
+
   async registerOpen(inodeId: InodeId): Promise<void> {
     this.openCounts.set(inodeId, (this.openCounts.get(inodeId) ?? 0) + 1);
   }

@@ -413,6 +413,21 @@ test('caches answer repeated lookups without metadata calls; own changes invalid
   assert.equal((await stat(vfs, '/c/f')).mode, 0o100640, 'own chmod seen at once');
 });
 
+test('readdir prefetches xattrs: getxattr of every listed entry needs no metadata call', async () => {
+  const { vfs, meta } = world(60_000);
+  value(await vfs.mkdir(ROOT_CALLER, '/x', 0o755));
+  for (let i = 0; i < 20; i++) await writeFile(vfs, `/x/f${i}`, '');
+  value(await vfs.setxattr(ROOT_CALLER, '/x/f3', 'user.k', Buffer.from('v'), 0));
+  value(await vfs.readdir(ROOT_CALLER, '/x'));
+  const before = meta.callCount('getXattrs');
+  for (let i = 0; i < 20; i++) {
+    const result = await vfs.getxattr(ROOT_CALLER, `/x/f${i}`, 'security.selinux');
+    assert.equal(errnoOf(result), Errno.ENODATA);
+  }
+  assert.equal(value(await vfs.getxattr(ROOT_CALLER, '/x/f3', 'user.k')).toString(), 'v');
+  assert.equal(meta.callCount('getXattrs'), before);
+});
+
 test('statfs reports room and inode counts', async () => {
   const { vfs } = world();
   await writeFile(vfs, '/s', '12345');
