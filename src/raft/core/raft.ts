@@ -16,7 +16,7 @@ import { assert } from '../../common/assert.js';
 import type { Random } from '../../common/random.js';
 import { decodeConfChange, encodeConfChange } from './codec.js';
 import { Changer, isLeaveJoint, restoreConfig } from './conf-change.js';
-import { isLocalMessage, makeMessage, type Message, MessageType, voteResponseType } from './messages.js';
+import { makeMessage, type Message, MessageType, voteResponseType } from './messages.js';
 import { ProgressState } from './progress.js';
 import { isJoint, ProgressTracker } from './progress-tracker.js';
 import { VoteResult, majorityVoteResult } from './quorum.js';
@@ -958,10 +958,5 @@ export class Raft {
       this.pendingConfIndex = this.raftLog.lastIndex();
       this.bcastAppend();
     }
-  }
-
-  /** Local messages are refused from the network; used by RawNode.step. */
-  static isLocal(m: Message): boolean {
-    return isLocalMessage(m.type);
   }
 }

@@ -26,8 +26,11 @@ export interface ReadIndexStatus {
   readonly acks: Set<NodeId>;
 }
 
+/** A map key for a request context (one char per byte). */
 export function contextKey(ctx: Uint8Array): string {
-  return Buffer.from(ctx.buffer, ctx.byteOffset, ctx.byteLength).toString('latin1');
+  let s = '';
+  for (let i = 0; i < ctx.byteLength; i++) s += String.fromCharCode(ctx[i]!);
+  return s;
 }
 
 export class ReadOnly {
