@@ -12,6 +12,10 @@
  * 2. Leader balance: when one metaserver leads at least 2 more copysets than
  *    a peer of one of those copysets, one leadership moves (TransferLeader).
  *    Only copysets whose replicas are all online take part.
+ * 3. Copyset balance, only while every copyset is fully healthy and nothing
+ *    else is planned: when a metaserver hosts at least 2 more replicas than
+ *    another online one, one replica moves (ChangePeer), if the copyset keeps
+ *    at least as many distinct zones. One move per round: a move copies data.
  */
 import { assert } from '../../src/common/assert.js';
 import { COPYSET_REPLICAS, pickSpread, type PlacementMetaServer } from './placement.js';
@@ -116,7 +120,40 @@ export function planSchedule(input: ScheduleInput): ScheduleOp[] {
     leaderCount.set(move.op.from, leaderCount.get(move.op.from)! - 1);
     leaderCount.set(move.op.to, leaderCount.get(move.op.to)! + 1);
   }
+
+  // 3. Copyset balance.
+  const allHealthy = eligible.length === input.copysets.length && input.busyCopysets.size === 0;
+  if (ops.length === 0 && input.opsMax > 0 && allHealthy) {
+    const move = bestReplicaMove(input.copysets, input.metaservers);
+    if (move !== undefined) ops.push(move);
+  }
   return ops;
+}
+
+/** The replica move that narrows the widest copyset-count gap (≥ 2) without losing zone spread. */
+function bestReplicaMove(copysets: readonly ScheduleCopyset[], metaservers: readonly PlacementMetaServer[]): ScheduleOp | undefined {
+  const online = metaservers.filter((m) => m.isOnline);
+  const byId = new Map(online.map((m) => [m.id, m]));
+  let best: ScheduleOp | undefined;
+  let bestGap = 1;
+  for (const c of sortedCopysets(copysets)) {
+    const zones = new Set(c.peers.map((id) => byId.get(id)?.zone));
+    for (const from of [...c.peers].sort((a, b) => a - b)) {
+      const source = byId.get(from);
+      if (source === undefined) continue;
+      for (const target of [...online].sort((a, b) => a.id - b.id)) {
+        if (c.peers.includes(target.id)) continue;
+        const gap = source.copysetCount - target.copysetCount;
+        if (gap <= bestGap) continue;
+        const after = new Set(c.peers.filter((id) => id !== from).map((id) => byId.get(id)?.zone));
+        after.add(target.zone);
+        if (after.size < zones.size) continue;
+        bestGap = gap;
+        best = { kind: 'changePeer', poolId: c.poolId, copysetId: c.copysetId, epoch: c.epoch, remove: from, add: target.id };
+      }
+    }
+  }
+  return best;
 }
 
 function sortedCopysets(copysets: readonly ScheduleCopyset[]): ScheduleCopyset[] {

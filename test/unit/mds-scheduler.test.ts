@@ -70,3 +70,16 @@ test('re-replication comes before leader balance and the same copyset is not als
   assert.equal(ops[0]!.kind, 'changePeer');
   assert.ok(ops.slice(1).every((op) => op.kind === 'transferLeader' && op.copysetId !== 1));
 });
+
+test('copyset balance: one replica moves from the fullest to the emptiest metaserver, keeping zones', () => {
+  // Metaserver 4 (zone c) joined late and hosts nothing; 3 (zone c) hosts all three copysets.
+  const metaservers = [ms(1, 'a', true, 3), ms(2, 'b', true, 3), ms(3, 'c', true, 3), ms(4, 'c', true, 0)];
+  const copysets = [cs(1, [1, 2, 3], 1), cs(2, [1, 2, 3], 2), cs(3, [1, 2, 3], 3)];
+  const ops = planSchedule({ metaservers, copysets, busyCopysets: new Set(), opsMax: 4 });
+  // Moving 1 or 2 to 4 would lose a zone; 3 → 4 keeps a, b, c.
+  assert.deepEqual(ops, [{ kind: 'changePeer', poolId: 1, copysetId: 1, epoch: 3, remove: 3, add: 4 }]);
+  // Nothing while anything is busy, or when the gap is below 2.
+  assert.deepEqual(planSchedule({ metaservers, copysets, busyCopysets: new Set(['1/2']), opsMax: 4 }), []);
+  const even = [ms(1, 'a', true, 3), ms(2, 'b', true, 3), ms(3, 'c', true, 2), ms(4, 'c', true, 1)];
+  assert.deepEqual(planSchedule({ metaservers: even, copysets, busyCopysets: new Set(), opsMax: 4 }), []);
+});
