@@ -83,3 +83,38 @@ test('copyset balance: one replica moves from the fullest to the emptiest metase
   const even = [ms(1, 'a', true, 3), ms(2, 'b', true, 3), ms(3, 'c', true, 2), ms(4, 'c', true, 1)];
   assert.deepEqual(planSchedule({ metaservers: even, copysets, busyCopysets: new Set(), opsMax: 4 }), []);
 });
+
+test('property: operations are always well-formed', async () => {
+  const fc = (await import('fast-check')).default;
+  const arbitrary = fc.record({
+    servers: fc.array(fc.record({ zone: fc.constantFrom('a', 'b', 'c', 'd'), online: fc.boolean(), load: fc.nat(6) }), { minLength: 3, maxLength: 9 }),
+    copysets: fc.array(fc.record({ pick: fc.array(fc.nat(8), { minLength: 3, maxLength: 3 }), leaderIndex: fc.nat(3) }), { maxLength: 8 }),
+    opsMax: fc.integer({ min: 0, max: 5 }),
+  });
+  fc.assert(
+    fc.property(arbitrary, ({ servers, copysets, opsMax }) => {
+      const metaservers = servers.map((s, i) => ms(i + 1, s.zone, s.online, s.load));
+      const sets = copysets
+        .map((c, i) => {
+          const peers = [...new Set(c.pick.map((p) => (p % metaservers.length) + 1))];
+          return cs(i + 1, peers, c.leaderIndex < peers.length ? peers[c.leaderIndex]! : 0);
+        })
+        .filter((c) => c.peers.length === 3);
+      const ops = planSchedule({ metaservers, copysets: sets, busyCopysets: new Set(), opsMax });
+      assert.ok(ops.length <= opsMax);
+      assert.equal(new Set(ops.map((op) => op.copysetId)).size, ops.length, 'one operation per copyset');
+      for (const op of ops) {
+        const c = sets.find((x) => x.copysetId === op.copysetId)!;
+        if (op.kind === 'changePeer') {
+          assert.ok(c.peers.includes(op.remove) && !c.peers.includes(op.add));
+          assert.ok(metaservers.find((m) => m.id === op.add)!.isOnline, 'never onto an offline metaserver');
+        } else {
+          assert.equal(op.from, c.leader);
+          assert.ok(c.peers.includes(op.to) && op.to !== op.from);
+        }
+      }
+      return true;
+    }),
+    { numRuns: 500, seed: 1234 },
+  );
+});
