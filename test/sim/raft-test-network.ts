@@ -32,6 +32,8 @@ export class TestNetwork {
   /** Return false to drop a message. */
   filter: (m: Message) => boolean = () => true;
   readonly trace: string[] = [];
+  /** Record a trace line per message (off for benchmarks). */
+  traceEnabled = true;
 
   constructor(
     ids: readonly NodeId[],
@@ -135,12 +137,12 @@ export class TestNetwork {
 
   deliver(m: Message): void {
     if (this.cuts.has(`${m.from}->${m.to}`) || !this.filter(m)) {
-      this.trace.push(`drop ${describeMessage(m)}`);
+      if (this.traceEnabled) this.trace.push(`drop ${describeMessage(m)}`);
       return;
     }
     const p = this.peers.get(m.to);
     if (p === undefined) return;
-    this.trace.push(describeMessage(m));
+    if (this.traceEnabled) this.trace.push(describeMessage(m));
     p.node.step(m);
   }
 

@@ -127,7 +127,7 @@ export class MemoryStorage implements RaftStorage {
     assert(compactIndex <= this.lastIndex(), `memory-storage: compact ${compactIndex} beyond last ${this.lastIndex()}`);
     const i = compactIndex - offset;
     const dummy: Entry = { term: this.ents[i]!.term, index: compactIndex, type: EntryType.Normal, data: EMPTY };
-    this.ents = [dummy, ...this.ents.slice(i + 1)];
+    this.ents.splice(0, i + 1, dummy);
   }
 
   /**
@@ -142,6 +142,8 @@ export class MemoryStorage implements RaftStorage {
     const ents = first > entries[0]!.index ? entries.slice(first - entries[0]!.index) : entries;
     const offset = ents[0]!.index - this.ents[0]!.index;
     assert(offset <= this.ents.length, `memory-storage: missing log entry [last ${this.lastIndex()}, append at ${ents[0]!.index}]`);
-    this.ents = this.ents.slice(0, offset).concat(ents);
+    // Truncate any conflicting suffix in place, then append (no copy of the log).
+    if (offset < this.ents.length) this.ents.length = offset;
+    for (const e of ents) this.ents.push(e);
   }
 }

@@ -208,7 +208,10 @@ export class Raft {
       // Proposals and read requests are forwarded as-is: their term is not checked.
       if (t !== MessageType.MsgProp && t !== MessageType.MsgReadIndex) term = this.term;
     }
-    this.msgs.push(makeMessage({ ...fields, from: fields.from ?? this.id, term }));
+    const m = makeMessage(fields) as { -readonly [K in keyof Message]: Message[K] };
+    if (fields.from === undefined) m.from = this.id;
+    m.term = term;
+    this.msgs.push(m);
   }
 
   private sendAppend(to: NodeId): void {
