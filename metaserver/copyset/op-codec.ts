@@ -178,6 +178,7 @@ export function opFromRequest(type: OpType, request: unknown): MetaOp {
           inodeId: c.inodeId, nlinkDelta: c.nlinkDelta, addParents: c.addParents, removeParents: c.removeParents,
         })),
         emptyDirs: r.emptyDirs,
+        secondaries: r.secondaryPartitions,
       };
     }
     case OpType.CommitRename: {

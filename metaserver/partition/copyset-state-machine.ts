@@ -16,7 +16,7 @@ import { MetaStatusCode } from '../../src/common/meta-status.js';
 import { BATCH_IDS_MAX, PARTITION_ID_COUNT, isUint } from './limits.js';
 import { OpType, type DeleteDentryOp, type MetaOp, type OpResult, type TxLockInfo } from './ops.js';
 import { Partition, type PartitionInfo } from './partition.js';
-import { checkTxStatus, commitRename, prewriteRename, resolveTxLock, type TxStatus } from './partition-tx.js';
+import { checkTxStatus, commitRename, prewriteRename, resolveTxLock, type TxStatusReport } from './partition-tx.js';
 import { renameLocal } from './rename-local.js';
 import {
   FileType,
@@ -157,10 +157,10 @@ export class CopysetStateMachine {
       // rmdir: the child's entries live in the partition owning the child's id. When that
       // partition is here the check is atomic with the delete; otherwise the client checked.
       const owner = this.partitionOf(p.fsId, checked.inodeId);
+      // Pending renames into or out of it first: the entries it really has depend on them.
+      const lock = owner?.tx.emptinessLock(checked.inodeId);
+      if (lock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock };
       if (owner !== undefined && owner.dirSize(checked.inodeId) > 0) return status(MetaStatusCode.NOT_EMPTY);
-      if (owner !== undefined && owner.tx.dirLock(checked.inodeId) !== undefined) {
-        return { status: MetaStatusCode.TX_LOCKED, lock: owner.tx.dirLock(checked.inodeId)! };
-      }
     }
     p.deleteDentry(checked, op.time);
     return status(MetaStatusCode.OK);
@@ -312,10 +312,10 @@ export class CopysetStateMachine {
     partitionId: PartitionId,
     startTs: number,
     nowMs: number,
-  ): { status: MetaStatusCode; txStatus: TxStatus; commitTs: number; isExpired: boolean } {
+  ): TxStatusReport {
     const p = this.partitions.get(partitionId);
     if (p === undefined || p.fsId !== fsId) {
-      return { status: MetaStatusCode.PARTITION_NOT_FOUND, txStatus: 0, commitTs: 0, isExpired: false };
+      return { status: MetaStatusCode.PARTITION_NOT_FOUND, txStatus: 0, commitTs: 0, isExpired: false, secondaries: [] };
     }
     return checkTxStatus(p, startTs, nowMs);
   }

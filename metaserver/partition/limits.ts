@@ -18,9 +18,12 @@ export const LIST_COUNT_DEFAULT = 1_000;
 export const APPEND_INFOS_MAX = 10_000;
 export const CHUNK_INFOS_PER_CHUNK_MAX = 100_000;
 export const TX_WRITES_MAX = 16;
-/** Finished transaction records are kept this long (client time) to refuse late prewrites and commits. */
-export const TX_RECORD_RETENTION_MS = 60 * 60 * 1000;
-export const TX_RECORDS_MAX = 100_000;
+/**
+ * Finished transaction outcomes kept per partition (oldest forgotten first):
+ * they refuse late prewrites and commits and tell resolvers how a
+ * transaction ended, so this must outlast any abandoned transaction's locks.
+ */
+export const TX_RECORDS_MAX = 20_000;
 export const TX_TTL_MS_MAX = 10 * 60 * 1000;
 
 /** Checks a dentry name: 1..255 bytes of UTF-8, no '/' and no NUL. */

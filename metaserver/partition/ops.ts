@@ -197,6 +197,12 @@ export interface PrewriteRenameOp extends Routed {
   readonly inodeChanges: readonly TxInodeChange[];
   /** Directories (owned here) that must be empty and stay empty until the end (a replaced directory). */
   readonly emptyDirs: readonly InodeId[];
+  /**
+   * On the primary's partition: every other partition of the transaction, so
+   * a resolver that asks the primary (CheckTxStatus) can finish them all,
+   * including partitions holding only inode changes (no lock to meet).
+   */
+  readonly secondaries?: readonly PartitionId[];
 }
 
 export interface CommitRenameOp extends Routed {

@@ -48,14 +48,19 @@ export function prewriteRename(p: Partition, op: PrewriteRenameOp): OpResult {
   }
   for (const dir of op.emptyDirs) {
     if (!p.owns(dir)) return status(MetaStatusCode.PARTITION_NOT_FOUND);
-    const lock = p.tx.dirLock(dir);
+    const lock = p.tx.emptinessLock(dir);
     if (lock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock };
     if (p.dirSize(dir) > 0) return status(MetaStatusCode.NOT_EMPTY);
   }
+  const changed = new Set<number>();
   for (const c of op.inodeChanges) {
     const inode = p.inodes.get(c.inodeId);
     if (!p.owns(c.inodeId)) return status(MetaStatusCode.PARTITION_NOT_FOUND);
     if (inode === undefined) return status(MetaStatusCode.NOT_FOUND);
+    if (changed.has(c.inodeId)) return status(MetaStatusCode.PARAM_ERROR);
+    changed.add(c.inodeId);
+    const lock = p.tx.inodeLock(c.inodeId);
+    if (lock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock };
     if (inode.nlink + c.nlinkDelta < 0) return status(MetaStatusCode.PARAM_ERROR);
     for (const parent of c.removeParents) if (!inode.parents.includes(parent)) return status(MetaStatusCode.PARAM_ERROR);
   }
@@ -68,6 +73,7 @@ export function prewriteRename(p: Partition, op: PrewriteRenameOp): OpResult {
     writes: op.writes.map(copyWrite),
     inodeChanges: op.inodeChanges.map(copyChange),
     emptyDirs: op.emptyDirs.slice(),
+    secondaries: (op.secondaries ?? []).slice(),
   };
   p.tx.add(tx);
   return status(MetaStatusCode.OK);
@@ -100,7 +106,7 @@ export function resolveTxLock(p: Partition, op: ResolveTxLockOp): OpResult {
     return { status: MetaStatusCode.TX_LOCKED, lock: { primary: tx.primary, startTs: tx.startTs, ttlMs: tx.ttlMs, lockTimeMs: tx.lockTimeMs } };
   }
   p.tx.remove(op.startTs);
-  p.tx.record(op.startTs, 0, Math.max(op.nowMs, tx.lockTimeMs));
+  p.tx.record(op.startTs, 0, Math.max(op.nowMs, tx.lockTimeMs), tx.secondaries);
   return status(MetaStatusCode.OK);
 }
 
@@ -109,19 +115,37 @@ export function checkTxStatus(
   p: Partition,
   startTs: number,
   nowMs: number,
-): { status: MetaStatusCode; txStatus: TxStatus; commitTs: number; isExpired: boolean } {
+): TxStatusReport {
   const tx = p.tx.pending.get(startTs);
   if (tx !== undefined) {
-    return { status: MetaStatusCode.OK, txStatus: TxStatus.Pending, commitTs: 0, isExpired: nowMs >= tx.lockTimeMs + tx.ttlMs };
+    return {
+      status: MetaStatusCode.OK,
+      txStatus: TxStatus.Pending,
+      commitTs: 0,
+      isExpired: nowMs >= tx.lockTimeMs + tx.ttlMs,
+      secondaries: tx.secondaries,
+    };
   }
   const record = p.tx.records.get(startTs);
-  if (record === undefined) return { status: MetaStatusCode.NOT_FOUND, txStatus: TxStatus.Unknown, commitTs: 0, isExpired: true };
+  if (record === undefined) {
+    return { status: MetaStatusCode.NOT_FOUND, txStatus: TxStatus.Unknown, commitTs: 0, isExpired: true, secondaries: [] };
+  }
   return {
     status: MetaStatusCode.OK,
     txStatus: record.commitTs > 0 ? TxStatus.Committed : TxStatus.RolledBack,
     commitTs: record.commitTs,
     isExpired: true,
+    secondaries: record.secondaries,
   };
+}
+
+export interface TxStatusReport {
+  readonly status: MetaStatusCode;
+  readonly txStatus: TxStatus;
+  readonly commitTs: number;
+  readonly isExpired: boolean;
+  /** The other partitions of the transaction, as its primary recorded them. */
+  readonly secondaries: readonly number[];
 }
 
 function rollForward(p: Partition, startTs: number, commitTs: number): OpResult {
@@ -134,7 +158,7 @@ function rollForward(p: Partition, startTs: number, commitTs: number): OpResult 
   p.tx.remove(startTs);
   for (const w of tx.writes) applyWrite(p, tx, w, commitTs);
   for (const c of tx.inodeChanges) applyInodeChange(p, tx, c);
-  p.tx.record(startTs, commitTs, tx.lockTimeMs);
+  p.tx.record(startTs, commitTs, tx.lockTimeMs, tx.secondaries);
   return status(MetaStatusCode.OK);
 }
 
@@ -202,6 +226,8 @@ function checkShape(op: PrewriteRenameOp): MetaStatusCode {
     }
   }
   if (!op.emptyDirs.every(isUint)) return MetaStatusCode.PARAM_ERROR;
+  const secondaries = op.secondaries ?? [];
+  if (!Array.isArray(secondaries) || secondaries.length > TX_WRITES_MAX || !secondaries.every(isUint)) return MetaStatusCode.PARAM_ERROR;
   return MetaStatusCode.OK;
 }
 
@@ -211,7 +237,8 @@ function sameTxBody(tx: PendingTx, op: PrewriteRenameOp): boolean {
     tx.primary.name === op.primary.name &&
     JSON.stringify(tx.writes) === JSON.stringify(op.writes.map(copyWrite)) &&
     JSON.stringify(tx.inodeChanges) === JSON.stringify(op.inodeChanges.map(copyChange)) &&
-    JSON.stringify(tx.emptyDirs) === JSON.stringify(op.emptyDirs)
+    JSON.stringify(tx.emptyDirs) === JSON.stringify(op.emptyDirs) &&
+    JSON.stringify(tx.secondaries) === JSON.stringify(op.secondaries ?? [])
   );
 }
 

@@ -165,6 +165,9 @@ export class Partition {
   updateInode(op: UpdateInodeOp): OpResult {
     const inode = this.inodes.get(op.inodeId);
     if (inode === undefined) return status(MetaStatusCode.NOT_FOUND);
+    // A pending rename changes this inode's nlink or parents at commit: resolve it first.
+    const lock = this.tx.inodeLock(op.inodeId);
+    if (lock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock };
     const check = checkUpdate(op, inode);
     if (check !== MetaStatusCode.OK) return status(check);
     // Everything is valid: apply.
@@ -198,6 +201,8 @@ export class Partition {
   deleteInode(op: DeleteInodeOp): OpResult {
     const inode = this.inodes.get(op.inodeId);
     if (inode === undefined) return status(MetaStatusCode.NOT_FOUND);
+    const lock = this.tx.inodeLock(op.inodeId);
+    if (lock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock };
     if (inode.nlink > 0) return status(MetaStatusCode.PARAM_ERROR);
     if (inode.openCount > 0) return status(MetaStatusCode.FS_BUSY);
     if ((this.dirs.get(op.inodeId)?.size ?? 0) > 0) return status(MetaStatusCode.NOT_EMPTY);

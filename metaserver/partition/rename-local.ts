@@ -47,8 +47,11 @@ export function renameLocal(sm: CopysetStateMachine, index: number, srcPart: Par
   if (isDir && op.dstParentId === src.inodeId) return status(MetaStatusCode.PARAM_ERROR);
 
   const parentChanges = op.srcParentId !== op.dstParentId;
-  const moved = sm.partitionOf(op.fsId, src.inodeId)?.inodes.get(src.inodeId);
+  const movedPartition = sm.partitionOf(op.fsId, src.inodeId);
+  const moved = movedPartition?.inodes.get(src.inodeId);
   if (parentChanges && moved === undefined) return status(MetaStatusCode.PARTITION_NOT_FOUND);
+  const movedLock = movedPartition?.tx.inodeLock(src.inodeId);
+  if (movedLock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock: movedLock };
 
   let targetPart: Partition | undefined;
   if (dst !== undefined) {
@@ -56,10 +59,12 @@ export function renameLocal(sm: CopysetStateMachine, index: number, srcPart: Par
     if (!isDir && dst.type === FileType.Directory) return status(MetaStatusCode.IS_DIR);
     targetPart = sm.partitionOf(op.fsId, dst.inodeId);
     if (targetPart === undefined) return status(MetaStatusCode.PARTITION_NOT_FOUND);
+    const targetLock = targetPart.tx.inodeLock(dst.inodeId);
+    if (targetLock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock: targetLock };
     if (dst.type === FileType.Directory) {
-      if (targetPart.dirSize(dst.inodeId) > 0) return status(MetaStatusCode.NOT_EMPTY);
-      const lock = targetPart.tx.dirLock(dst.inodeId);
+      const lock = targetPart.tx.emptinessLock(dst.inodeId);
       if (lock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock };
+      if (targetPart.dirSize(dst.inodeId) > 0) return status(MetaStatusCode.NOT_EMPTY);
     }
   }
 

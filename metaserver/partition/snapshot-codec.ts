@@ -115,6 +115,8 @@ export function encodeSnapshot(sm: CopysetStateMachine): Uint8Array[] {
       frame.uint(startTs);
       frame.uint(rec.commitTs);
       frame.uint(rec.atMs);
+      frame.uint(rec.secondaries.length);
+      for (const s of rec.secondaries) frame.uint(s);
     }
     emit();
   }
@@ -235,7 +237,9 @@ class SnapshotDecoder {
         const n = r.count();
         for (let i = 0; i < n; i++) {
           const startTs = r.uint();
-          p.tx.records.set(startTs, { commitTs: r.uint(), atMs: r.uint() });
+          const commitTs = r.uint();
+          const atMs = r.uint();
+          p.tx.records.set(startTs, { commitTs, atMs, secondaries: Array.from({ length: r.count() }, () => r.uint()) });
         }
         break;
       }
@@ -384,6 +388,8 @@ function writePending(w: ByteWriter, tx: PendingTx): void {
   }
   w.uint(tx.emptyDirs.length);
   for (const d of tx.emptyDirs) w.uint(d);
+  w.uint(tx.secondaries.length);
+  for (const s of tx.secondaries) w.uint(s);
 }
 
 function readPending(r: ByteReader): PendingTx {
@@ -407,7 +413,8 @@ function readPending(r: ByteReader): PendingTx {
     removeParents: Array.from({ length: r.count() }, () => r.uint()),
   }));
   const emptyDirs = Array.from({ length: r.count() }, () => r.uint());
-  return { startTs, primary, ttlMs, lockTimeMs, time, writes, inodeChanges, emptyDirs };
+  const secondaries = Array.from({ length: r.count() }, () => r.uint());
+  return { startTs, primary, ttlMs, lockTimeMs, time, writes, inodeChanges, emptyDirs, secondaries };
 }
 
 /**

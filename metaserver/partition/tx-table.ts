@@ -7,13 +7,14 @@
  *
  * Lock keys: `${parentId}/${name}` for a dentry, `${dirId}/` for a
  * directory that must stay empty (names are never empty, so the two never
- * collide). Invariant: every lock belongs to exactly one pending transaction
+ * collide), `#${inodeId}` for an inode whose nlink or parents change at
+ * commit (UpdateInode and DeleteInode meet it and resolve first). Invariant: every lock belongs to exactly one pending transaction
  * and every pending transaction holds all its locks.
  */
 import { assert } from '../../src/common/assert.js';
-import { TX_RECORDS_MAX, TX_RECORD_RETENTION_MS } from './limits.js';
+import { TX_RECORDS_MAX } from './limits.js';
 import type { DentryKey, TxInodeChange, TxLockInfo, TxWrite } from './ops.js';
-import type { InodeId, Timespec } from './types.js';
+import type { InodeId, PartitionId, Timespec } from './types.js';
 
 export interface PendingTx {
   readonly startTs: number;
@@ -24,6 +25,8 @@ export interface PendingTx {
   readonly writes: readonly TxWrite[];
   readonly inodeChanges: readonly TxInodeChange[];
   readonly emptyDirs: readonly InodeId[];
+  /** The other partitions of the transaction (recorded on the primary's partition). */
+  readonly secondaries: readonly PartitionId[];
 }
 
 export interface TxRecord {
@@ -31,13 +34,20 @@ export interface TxRecord {
   readonly commitTs: number;
   /** Client time at which the outcome was recorded (for retention). */
   readonly atMs: number;
+  readonly secondaries: readonly PartitionId[];
 }
 
 interface LockEntry {
+  /** The directory (dentry and directory locks) or the inode (inode locks). */
   readonly parentId: InodeId;
-  /** '' for a directory lock. */
+  /** '' for a directory lock; unused for an inode lock. */
   readonly name: string;
+  readonly isInode: boolean;
   readonly startTs: number;
+}
+
+function inodeLockKey(inodeId: InodeId): string {
+  return `#${inodeId}`;
 }
 
 export function lockKey(parentId: InodeId, name: string): string {
@@ -67,10 +77,26 @@ export class TxTable {
     return this.lockOn(dirId, '');
   }
 
+  inodeLock(inodeId: InodeId): TxLockInfo | undefined {
+    if (this.locks.size === 0) return undefined;
+    const entry = this.locks.get(inodeLockKey(inodeId));
+    return entry === undefined ? undefined : this.infoOf(entry.startTs);
+  }
+
+  /**
+   * A lock that keeps `dirId` from counting as empty: the directory's own
+   * lock, or a pending write of a name inside it (a rename moving something
+   * in). Emptiness checks (rmdir, replacing a directory) resolve it first.
+   */
+  emptinessLock(dirId: InodeId): TxLockInfo | undefined {
+    if (this.locks.size === 0) return undefined;
+    return this.dirLock(dirId) ?? this.firstLockInRange(dirId, '', undefined);
+  }
+
   /** The first lock on a name of `dirId` in (after, upTo] (upTo undefined = no upper bound). */
   firstLockInRange(dirId: InodeId, after: string, upTo: string | undefined): TxLockInfo | undefined {
     for (const entry of this.locks.values()) {
-      if (entry.parentId !== dirId || entry.name === '') continue;
+      if (entry.isInode || entry.parentId !== dirId || entry.name === '') continue;
       if (entry.name > after && (upTo === undefined || entry.name <= upTo)) return this.infoOf(entry.startTs);
     }
     return undefined;
@@ -80,7 +106,7 @@ export class TxTable {
     assert(!this.pending.has(tx.startTs), 'one pending transaction per start ts');
     for (const key of keysOf(tx)) {
       assert(!this.locks.has(key.key), `lock ${key.key} is free`);
-      this.locks.set(key.key, { parentId: key.parentId, name: key.name, startTs: tx.startTs });
+      this.locks.set(key.key, { parentId: key.parentId, name: key.name, isInode: key.isInode, startTs: tx.startTs });
     }
     this.pending.set(tx.startTs, tx);
   }
@@ -96,13 +122,22 @@ export class TxTable {
     return tx;
   }
 
-  /** Records an outcome and forgets outcomes older than the retention (by the caller's time). */
-  record(startTs: number, commitTs: number, atMs: number): void {
-    this.records.delete(startTs);
-    this.records.set(startTs, { commitTs, atMs });
-    // Insertion order approximates age; stop at the first record still young enough.
-    for (const [ts, rec] of this.records) {
-      if (this.records.size <= TX_RECORDS_MAX && rec.atMs + TX_RECORD_RETENTION_MS >= atMs) break;
+  /**
+   * Records an outcome (once: an outcome never changes) and forgets the
+   * oldest beyond TX_RECORDS_MAX. Only a count bounds the table, never a
+   * client's clock: a client with a clock far ahead must not be able to wipe
+   * the record of a committed transaction whose secondaries are unresolved
+   * (a resolver would then roll them back).
+   */
+  record(startTs: number, commitTs: number, atMs: number, secondaries: readonly PartitionId[] = []): void {
+    const existing = this.records.get(startTs);
+    if (existing !== undefined) {
+      assert(existing.commitTs === commitTs, 'a transaction outcome never changes');
+      return;
+    }
+    this.records.set(startTs, { commitTs, atMs, secondaries });
+    for (const ts of this.records.keys()) {
+      if (this.records.size <= TX_RECORDS_MAX) break;
       this.records.delete(ts);
     }
   }
@@ -120,9 +155,10 @@ export class TxTable {
   }
 }
 
-function keysOf(tx: PendingTx): { key: string; parentId: InodeId; name: string }[] {
-  const keys = tx.writes.map((w) => ({ key: lockKey(w.parentId, w.name), parentId: w.parentId, name: w.name }));
-  for (const dir of tx.emptyDirs) keys.push({ key: lockKey(dir, ''), parentId: dir, name: '' });
+function keysOf(tx: PendingTx): { key: string; parentId: InodeId; name: string; isInode: boolean }[] {
+  const keys = tx.writes.map((w) => ({ key: lockKey(w.parentId, w.name), parentId: w.parentId, name: w.name, isInode: false }));
+  for (const dir of tx.emptyDirs) keys.push({ key: lockKey(dir, ''), parentId: dir, name: '', isInode: false });
+  for (const c of tx.inodeChanges) keys.push({ key: inodeLockKey(c.inodeId), parentId: c.inodeId, name: '', isInode: true });
   return keys;
 }
 

@@ -157,6 +157,7 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
         txStatus: r.txStatus as number,
         commitTs: r.commitTs,
         isExpired: r.isExpired,
+        secondaryPartitions: [...r.secondaries],
       })),
 
     // ---- partitions ----

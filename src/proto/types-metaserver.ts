@@ -282,6 +282,7 @@ export interface PrewriteRenameRequest extends RequestHeader {
   emptyDirs: number[];
   timeSec: number;
   timeNs: number;
+  secondaryPartitions: number[];
 }
 export interface PrewriteRenameResponse extends AppliedReply {
   conflictingLock: TxLock | null;
@@ -311,6 +312,7 @@ export interface CheckTxStatusResponse extends ReplyHeader {
   txStatus: TxStatus;
   commitTs: number;
   isExpired: boolean;
+  secondaryPartitions: number[];
 }
 
 export interface ResolveTxLockRequest extends RequestHeader {

@@ -47,7 +47,7 @@ test('requests round-trip through log entries into ops', () => {
     type: OpType.PrewriteRename, fsId: 4, partitionId: 3, primary: { fsId: 4, parentId: 1, name: 'a' }, startTs: 10, ttlMs: 100,
     lockTimeMs: 5, time: { sec: 3, nsec: 4 },
     writes: [{ parentId: 1, name: 'a', isDelete: true, inodeId: 0, fileType: FileType.File, expectedInodeId: 9 }],
-    inodeChanges: [{ inodeId: 9, nlinkDelta: -1, addParents: [], removeParents: [1] }], emptyDirs: [12],
+    inodeChanges: [{ inodeId: 9, nlinkDelta: -1, addParents: [], removeParents: [1] }], emptyDirs: [12], secondaries: [],
   });
   const rollback = decodeEntry(encodeEntry(OpType.CommitRename, { ...header, startTs: 10, rollback: true }));
   assert.deepEqual(rollback, { type: OpType.ResolveTxLock, fsId: 4, partitionId: 3, startTs: 10, commitTs: 0, nowMs: 0, byOwner: true });
