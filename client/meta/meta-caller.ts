@@ -68,7 +68,11 @@ export class MetaCaller {
       const isLast = attempt >= CALL_ATTEMPTS_MAX;
       if (!isLast && (status === MetaStatusCode.COPYSET_NOT_FOUND || (isReroute && status === MetaStatusCode.PARTITION_NOT_FOUND))) {
         this.logger.debug({ method, partitionId: p.partitionId, status: MetaStatusCode[status] }, 'meta: stale route, refreshing');
+        const answered = target.client.leaderAddress();
+        if (attempt > 1) await abortableSleep(backoffMs(attempt - 1), undefined);
         await this.router.refresh();
+        // A replica without the copyset (not created yet, or removed) is not its leader: try the next one.
+        if (status === MetaStatusCode.COPYSET_NOT_FOUND) rotatePast(target.client, answered);
         continue;
       }
       if (!isLast && (status === MetaStatusCode.UNAVAILABLE || status === MetaStatusCode.TIMEOUT)) {
@@ -100,6 +104,13 @@ export class MetaCaller {
       if (!isResolved) await abortableSleep(backoffMs(round), undefined);
     }
   }
+}
+
+/** Moves a copyset client off `address` to the next known replica (if it is still on it). */
+function rotatePast(client: Target['client'], address: string): void {
+  const known = client.knownAddresses();
+  if (known.length < 2 || client.leaderAddress() !== address) return;
+  client.setLeader(known[(known.indexOf(address) + 1) % known.length]!);
 }
 
 export function backoffMs(attempt: number): number {

@@ -60,6 +60,8 @@ const APPENDS_PER_OP_MAX = 10_000;
 const CREATE_ATTEMPTS_MAX = 16;
 /** Rounds of trim-then-compare for a shrinking truncate racing appends. */
 const TRIM_ROUNDS_MAX = 8;
+/** How long a statFs answer is reused. */
+const STATFS_CACHE_MS = 1_000;
 
 export interface MetaClientOptions {
   /** MDS addresses ("host:port"); the leader is found by redirects. */
@@ -92,6 +94,7 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   private chunkIdEnd = 0;
   private chunkIdRefill: Promise<void> | null = null;
   private isClosed = false;
+  private statFsCache: { atMs: number; stats: FsStats } | null = null;
 
   private constructor(
     private readonly mds: RpcClient<MdsMethods>,
@@ -261,9 +264,25 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
         // PARTITION_NOT_FOUND here means "a piece lives in another copyset": use the transaction.
         { isRerouteOnPartitionNotFound: false },
       );
+      if (reply.status === MetaStatusCode.NOT_FOUND && (await this.isRenamed(request))) return;
       if (reply.status !== MetaStatusCode.PARTITION_NOT_FOUND) return checkOk('Rename', reply);
     }
-    await this.renameTx.run(request);
+    try {
+      await this.renameTx.run(request);
+    } catch (error) {
+      if (error instanceof MetaError && error.status === MetaStatusCode.TX_CONFLICT && (await this.isRenamed(request))) return;
+      throw error;
+    }
+  }
+
+  /**
+   * After a NOT_FOUND / TX_CONFLICT: has this very rename already happened
+   * (a resend whose first attempt applied, its reply lost)? Then the source
+   * is gone and the destination names the moved inode.
+   */
+  private async isRenamed(r: RenameRequest): Promise<boolean> {
+    const [src, dst] = await Promise.all([this.getDentry(r.srcParent, r.srcName), this.getDentry(r.dstParent, r.dstName)]);
+    return src === null && dst !== null && dst.inodeId === r.srcInodeId;
   }
 
   // ---- inodes ----
@@ -301,36 +320,45 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   }
 
   async batchGetInodeAttr(inodeIds: readonly InodeId[]): Promise<InodeAttr[]> {
-    const groups = new Map<number, { target: Target; ids: number[] }>();
+    const results = await this.perPartitionBatches(inodeIds, async (locate, ids) => {
+      const { reply } = await this.caller.call(locate, 'BatchGetInodeAttr', { inodeIds: ids }, { isIdempotent: true });
+      checkOk('BatchGetInodeAttr', reply);
+      return reply.attrs.map(attrFromWire);
+    });
+    return results.flat();
+  }
+
+  /** BatchGetXAttr per partition; versions are 0 (the reply has none): these snapshots serve reads only. */
+  async batchGetXattrs(inodeIds: readonly InodeId[]): Promise<Array<{ inodeId: InodeId; snapshot: XattrSnapshot }>> {
+    const results = await this.perPartitionBatches(inodeIds, async (locate, ids) => {
+      const { reply } = await this.caller.call(locate, 'BatchGetXAttr', { inodeIds: ids }, { isIdempotent: true });
+      checkOk('BatchGetXAttr', reply);
+      return reply.xattrs.map((x) => ({ inodeId: x.inodeId, snapshot: { xattrs: xattrsFromWire(x.xattrs), version: 0 } }));
+    });
+    return results.flat();
+  }
+
+  /** Splits ids by owning partition and by the server's batch bound, and runs the batches in parallel. */
+  private async perPartitionBatches<T>(inodeIds: readonly InodeId[], run: (locate: () => Promise<Target>, ids: number[]) => Promise<T>): Promise<T[]> {
+    const groups = new Map<number, number[]>();
     for (const id of new Set(inodeIds)) {
       let target: Target;
       try {
         target = await this.router.forInode(id);
       } catch (error) {
-        if (error instanceof MetaError && error.status === MetaStatusCode.NOT_FOUND) continue; // no partition: missing
+        if (error instanceof MetaError && error.status === MetaStatusCode.NOT_FOUND) continue; // no partition holds it: missing
         throw error;
       }
-      const group = groups.get(target.partition.partitionId) ?? { target, ids: [] };
-      group.ids.push(id);
+      const group = groups.get(target.partition.partitionId) ?? [];
+      group.push(id);
       groups.set(target.partition.partitionId, group);
     }
-    const batches: { partitionId: number; ids: number[] }[] = [];
-    for (const [partitionId, group] of groups) {
-      for (let i = 0; i < group.ids.length; i += BATCH_IDS_MAX) batches.push({ partitionId, ids: group.ids.slice(i, i + BATCH_IDS_MAX) });
+    const batches: number[][] = [];
+    for (const ids of groups.values()) {
+      for (let i = 0; i < ids.length; i += BATCH_IDS_MAX) batches.push(ids.slice(i, i + BATCH_IDS_MAX));
     }
-    const results = await Promise.all(
-      batches.map(async (batch) => {
-        const { reply } = await this.caller.call(
-          () => this.router.forInode(batch.ids[0]!),
-          'BatchGetInodeAttr',
-          { inodeIds: batch.ids },
-          { isIdempotent: true },
-        );
-        checkOk('BatchGetInodeAttr', reply);
-        return reply.attrs.map(attrFromWire);
-      }),
-    );
-    return results.flat();
+    // Re-located on every attempt: a refresh may move the partition.
+    return Promise.all(batches.map((ids) => run(() => this.router.forInode(ids[0]!), ids)));
   }
 
   async updateInode(inodeId: InodeId, update: InodeUpdate): Promise<number> {
@@ -363,6 +391,15 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
    * service yet: reported as 0.
    */
   async statFs(): Promise<FsStats> {
+    // df and file managers call statfs in bursts: one fan-out per second is plenty.
+    const nowMs = performance.now();
+    if (this.statFsCache !== null && nowMs - this.statFsCache.atMs < STATFS_CACHE_MS) return this.statFsCache.stats;
+    const stats = await this.loadStatFs();
+    this.statFsCache = { atMs: nowMs, stats };
+    return stats;
+  }
+
+  private async loadStatFs(): Promise<FsStats> {
     const listed = await this.mds.callOk('ListPartition', { fsId: this.fsId }, { isIdempotent: true });
     const counts = new Map(listed.partitions.map((p) => [p.partitionId, p.inodeCount]));
     await this.router.refresh();

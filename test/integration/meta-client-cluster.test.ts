@@ -84,6 +84,9 @@ test('update inode, xattrs, conditional update', { timeout: 30_000 }, async () =
   const x = await client.getXattrs(f.inodeId);
   assert.deepEqual([...x.xattrs], [['user.a', Uint8Array.of(1, 2)]]);
   assert.equal(x.version, version);
+  const batch = await client.batchGetXattrs([f.inodeId, ROOT_INODE_ID, 2 ** 40]);
+  assert.deepEqual(batch.find((b) => b.inodeId === f.inodeId)?.snapshot.xattrs, new Map([['user.a', Uint8Array.of(1, 2)]]));
+  assert.equal(batch.find((b) => b.inodeId === ROOT_INODE_ID)?.snapshot.xattrs.size ?? 0, 0);
   await expectMeta(client.updateInode(f.inodeId, { uid: 9, expectedVersion: version - 1 }), MetaStatusCode.VERSION_MISMATCH);
   await client.updateInode(f.inodeId, { removeXattrs: ['user.a'], nlinkDelta: 1, expectedVersion: version });
   assert.equal((await client.getInodeAttr(f.inodeId)).nlink, 2);
