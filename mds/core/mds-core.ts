@@ -411,7 +411,9 @@ export class MdsCore {
     }
     return this.handle('RefreshSession', async (state, generation) => {
       const session = state.sessions.get(request.sessionId);
-      if (session === undefined) return reply(MetaStatusCode.NOT_FOUND, 'session expired or unknown: mount again');
+      if (session === undefined || (request.fsId !== 0 && request.fsId !== session.record.fsId)) {
+        return reply(MetaStatusCode.NOT_FOUND, 'session expired or unknown: mount again');
+      }
       const fs = state.fsById.get(session.record.fsId);
       assert(fs !== undefined, 'a session belongs to an existing fs');
       session.expiresAtMs = this.options.clock.nowMs() + this.sessionTtlMs;

@@ -15,6 +15,9 @@ import { callDeadline, prefixRangeEnd } from '../etcd/etcd-client.js';
 import type { Compare, KeyValue, MdsStore, StoreOp, TxnResult } from './mds-store.js';
 import { TXN_OPS_MAX, VALUE_BYTES_MAX, notLeaderError } from './mds-store.js';
 
+const LIST_PAGE_KEYS = 1000;
+const LIST_PAGES_MAX = 10_000;
+
 export interface Fence {
   /** Full etcd key of the election key. */
   readonly key: string;
@@ -59,13 +62,26 @@ export class EtcdStore implements MdsStore {
     return kv ? this.toKeyValue(kv) : undefined;
   }
 
+  /** Pages through the range (LIST_PAGE_KEYS a call) so a large state never exceeds gRPC's message limit. */
   async list(prefix: string): Promise<KeyValue[]> {
-    const start = this.fullKey(prefix);
-    const res = await this.client.kv.range(
-      { key: start, range_end: prefixRangeEnd(start), sort_order: 'Ascend', sort_target: 'Key' },
-      callDeadline(),
-    );
-    return res.kvs.map((kv) => this.toKeyValue(kv));
+    const first = this.fullKey(prefix);
+    const end = prefixRangeEnd(first);
+    const result: KeyValue[] = [];
+    let from = first;
+    let revision: string | undefined;
+    for (let page = 0; page < LIST_PAGES_MAX; page++) {
+      // Every page reads at the first page's revision: one consistent snapshot.
+      const res = await this.client.kv.range(
+        { key: from, range_end: end, limit: LIST_PAGE_KEYS, ...(revision === undefined ? {} : { revision }) },
+        callDeadline(),
+      );
+      revision ??= res.header.revision;
+      for (const kv of res.kvs) result.push(this.toKeyValue(kv));
+      if (!res.more || res.kvs.length === 0) return result;
+      // The next page starts right after the last key: append a zero byte.
+      from = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
+    }
+    throw new Error(`listing ${prefix} needs more than ${LIST_PAGES_MAX} pages`);
   }
 
   async put(key: string, value: string): Promise<number> {

@@ -59,6 +59,17 @@ test('store: prefix isolation, list, compare-and-swap', async () => {
   assert.equal((await other.get('a/3'))!.value, 'elsewhere');
 });
 
+test('store: listing pages through more keys than one range call returns', async () => {
+  const store = new EtcdStore(client(), '/t6/', false);
+  const keys = Array.from({ length: 2500 }, (_, i) => `p/${String(i).padStart(5, '0')}`);
+  for (let i = 0; i < keys.length; i += 100) {
+    await store.txn([], keys.slice(i, i + 100).map((key) => ({ kind: 'put' as const, key, value: key })));
+  }
+  await store.put('q/other', 'x');
+  const listed = await store.list('p/');
+  assert.deepEqual(listed.map((kv) => kv.key), keys);
+});
+
 test('a fenced store refuses writes without a fence and after the election key changed', async () => {
   const c = client();
   const store = new EtcdStore(c, '/t3/', true);
