@@ -157,7 +157,7 @@ export class DataClient {
       const n = Math.min(buf.length - pos, block - (at % block));
       await this.budget.acquire(n, this.options.writeWaitTimeoutMs);
       // From here to the end of the iteration nothing awaits: state is consistent.
-      const fresh = inode.writeDirty(at, buf.subarray(pos, pos + n), performance.now());
+      const fresh = inode.writeDirty(at, buf.subarray(pos, pos + n), performance.now(), (extra) => this.budget.tryTake(extra));
       this.budget.release(n - fresh);
       const job = inode.cutFilledBlocks(at, () => this.cutSeq++);
       if (job !== null) this.startJob(inode, job);

@@ -10,7 +10,7 @@ import { sameChunkInfo, type ChunkInfo } from '../../src/layout/chunk-info.js';
 import { chunkIndexOf, splitByChunk, type LayoutGeometry } from '../../src/layout/geometry.js';
 import { resolveChunkRead, type ReadSegment } from '../../src/layout/read-resolution.js';
 import { trimChunkInfos } from '../../src/layout/truncate.js';
-import { ChunkDirty, type DirtyRange } from './dirty-ranges.js';
+import { ChunkDirty, type DirtyRange, type Reserve } from './dirty-ranges.js';
 import type { StageRecord } from './write-back-journal.js';
 
 export type JobState =
@@ -75,6 +75,13 @@ export class InodeData {
   get dirtyBytes(): number {
     let n = 0;
     for (const c of this.dirty.values()) n += c.bytes;
+    return n;
+  }
+
+  /** Budget held by dirty data (spare capacity included). */
+  get dirtyChargedBytes(): number {
+    let n = 0;
+    for (const c of this.dirty.values()) n += c.chargedBytes;
     return n;
   }
 
@@ -147,15 +154,15 @@ export class InodeData {
   // ---- dirty data ----
 
   /** Buffers a write inside one chunk; returns the new bytes charged to memory. */
-  writeDirty(offset: number, data: Buffer, nowMs: number): number {
+  writeDirty(offset: number, data: Buffer, nowMs: number, reserve: Reserve): number {
     const chunkIndex = chunkIndexOf(this.geometry, offset);
     assert(chunkIndexOf(this.geometry, offset + data.length - 1) === chunkIndex, 'dirty write crosses a chunk');
     let cd = this.dirty.get(chunkIndex);
     if (cd === undefined) {
-      cd = new ChunkDirty();
+      cd = new ChunkDirty(this.geometry.blockSizeBytes);
       this.dirty.set(chunkIndex, cd);
     }
-    const fresh = cd.write(offset, data, nowMs);
+    const fresh = cd.write(offset, data, nowMs, reserve);
     this.lengthBytes = Math.max(this.lengthBytes, offset + data.length);
     return fresh;
   }
@@ -175,9 +182,11 @@ export class InodeData {
     const boundary = Math.floor(range.end / bs) * bs;
     if (boundary <= range.start) return null;
     if (boundary === range.end) return this.cutRange(chunkIndex, cd, i, nextCutSeq);
-    const job = this.makeJob(chunkIndex, range.start, range.bytes(range.start, boundary), nextCutSeq());
+    const chargedBefore = range.chargedBytes;
+    const data = range.bytes(range.start, boundary);
+    const cutStart = range.start;
     range.dropBefore(boundary);
-    return job;
+    return this.makeJob(chunkIndex, cutStart, data, nextCutSeq(), chargedBefore - range.chargedBytes);
   }
 
   /** Cuts every dirty range into jobs (fsync, flush interval, memory pressure). */
@@ -192,10 +201,11 @@ export class InodeData {
   private cutRange(chunkIndex: number, cd: ChunkDirty, i: number, nextCutSeq: () => number): FlushJob {
     const range: DirtyRange = cd.take(i);
     if (cd.ranges.length === 0) this.dirty.delete(chunkIndex);
-    return this.makeJob(chunkIndex, range.start, range.bytes(), nextCutSeq());
+    return this.makeJob(chunkIndex, range.start, range.bytes(), nextCutSeq(), range.chargedBytes);
   }
 
-  private makeJob(chunkIndex: number, offset: number, data: Buffer, cutSeq: number): FlushJob {
+  private makeJob(chunkIndex: number, offset: number, data: Buffer, cutSeq: number, budgetBytes: number): FlushJob {
+    assert(budgetBytes >= data.length, 'a job holds at least its bytes of budget');
     const job: FlushJob = {
       cutSeq,
       chunkIndex,
@@ -204,7 +214,7 @@ export class InodeData {
       info: null,
       keys: [],
       state: 'cut',
-      budgetBytes: data.length,
+      budgetBytes,
       staged: null,
       error: null,
       failedStep: null,
@@ -263,7 +273,8 @@ export class InodeData {
       for (const range of cd.ranges) {
         const s = Math.max(r.offset, range.start);
         const e = Math.min(r.offset + r.length, range.end);
-        if (s < e) patches.push({ offset: s, data: range.bytes(s, e) });
+        // A copy: the dirty part may be overwritten in place before the patch is applied.
+        if (s < e) patches.push({ offset: s, data: range.bytes(s, e, true) });
       }
     }
     return { segments, patches };

@@ -61,6 +61,14 @@ export class MemoryBudget {
     });
   }
 
+  /** Takes `bytes` now if they fit and nobody waits; never blocks. */
+  tryTake(bytes: number): boolean {
+    assert(Number.isSafeInteger(bytes) && bytes >= 0, 'tryTake bytes');
+    if (this.waiters.length > 0 || this.used + bytes > this.capacityBytes) return false;
+    this.take(bytes);
+    return true;
+  }
+
   release(bytes: number): void {
     assert(bytes >= 0 && bytes <= this.used, `release ${bytes} of ${this.used} used bytes`);
     this.used -= bytes;

@@ -8,25 +8,35 @@ import { ReadAheadPolicy } from '../../client/data/read-ahead-policy.js';
 test('dirty ranges hold exactly the written bytes, merged, and charge only new bytes', () => {
   fc.assert(
     fc.property(fc.array(fc.tuple(fc.nat(500), fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 255 })), { maxLength: 40 }), fc.option(fc.nat(600)), (writes, truncateTo) => {
-      const cd = new ChunkDirty();
+      const cd = new ChunkDirty(64);
       const model = new Int16Array(600).fill(-1);
       let charged = 0;
+      let grant = true;
+      // The budget grants spare capacity every other time it is asked.
+      const reserve = (bytes: number): boolean => {
+        grant = !grant;
+        if (grant) charged += bytes;
+        return grant;
+      };
       for (const [off, len, fill] of writes) {
         const data = Buffer.alloc(len, fill);
-        charged += cd.write(off, data, 0);
+        const fresh = cd.write(off, data, 0, reserve);
+        charged += fresh;
         for (let i = off; i < off + len; i++) model[i] = fill;
       }
       if (truncateTo !== null) {
         charged -= cd.truncate(truncateTo);
         for (let i = truncateTo; i < model.length; i++) model[i] = -1;
       }
-      assert.equal(charged, cd.bytes);
+      assert.equal(charged, cd.chargedBytes);
       assert.equal(model.filter((v) => v >= 0).length, cd.bytes);
       for (let i = 1; i < cd.ranges.length; i++) assert.ok(cd.ranges[i - 1]!.end < cd.ranges[i]!.start, 'ranges neither overlap nor touch');
       for (const r of cd.ranges) {
         r.checkInvariants();
-        const bytes = r.bytes();
+        const bytes = r.bytes(r.start, r.end, true);
         for (let i = r.start; i < r.end; i++) assert.equal(bytes[i - r.start], model[i]);
+        // A view and a copy hold the same bytes.
+        assert.ok(r.bytes().equals(bytes));
         if (r.start > 0) assert.equal(model[r.start - 1], -1);
         if (r.end < model.length) assert.equal(model[r.end], -1);
       }
@@ -35,11 +45,17 @@ test('dirty ranges hold exactly the written bytes, merged, and charge only new b
   );
 });
 
-test('a sequential writer builds one range', () => {
-  const cd = new ChunkDirty();
-  for (let i = 0; i < 100; i++) cd.write(i * 10, Buffer.alloc(10, i), 0);
+test('a sequential writer builds one range, one part per block when memory allows', () => {
+  const cd = new ChunkDirty(1000);
+  for (let i = 0; i < 100; i++) cd.write(i * 10, Buffer.alloc(10, i), 0, () => true);
   assert.equal(cd.ranges.length, 1);
   assert.equal(cd.ranges[0]!.length, 1000);
+  assert.equal(cd.ranges[0]!.parts.length, 1);
+  assert.equal(cd.chargedBytes, 1000);
+  const tight = new ChunkDirty(1000);
+  for (let i = 0; i < 100; i++) tight.write(i * 10, Buffer.alloc(10, i), 0, () => false);
+  assert.equal(tight.ranges[0]!.parts.length, 100);
+  assert.equal(tight.chargedBytes, 1000);
 });
 
 test('read-ahead grows on sequential reads and resets on a random one', () => {
