@@ -6,6 +6,9 @@
  *   node vfs-mount-child.js MOUNTPOINT memory          file data in memory (vfs-memory-data.ts)
  *   node vfs-mount-child.js MOUNTPOINT local DATADIR   the real data path (client/data DataClient)
  *                                                      on a LocalObjectStore under DATADIR
+ *   node vfs-mount-child.js MOUNTPOINT cluster MDS FSNAME
+ *                                                      REAL metadata (client/meta MetaClient) and the
+ *                                                      real data path on the fs's local object store
  *   ... --allow-other                                  let other users in (permission tests)
  *
  * Prints "mounted MOUNTPOINT" when the kernel accepted the mount; on
@@ -19,6 +22,7 @@ import { DEFAULT_GEOMETRY } from '../../src/layout/geometry.js';
 import { LocalObjectStore } from '../../src/object/local-object-store.js';
 import type { ChunkInfoAppend } from '../../src/layout/chunk-info.js';
 import { DataClient } from '../../client/data/data-client.js';
+import { MetaClient } from '../../client/meta/meta-client.js';
 import type { ChunkIdAllocator, ChunkInfoStore } from '../../client/data/metadata.js';
 import { fileDataFromDataClient, mountFileSystem, type FileDataApi } from '../../client/index.js';
 import { timespecFromMs } from '../../client/vfs/posix-time.js';
@@ -47,12 +51,14 @@ class BridgedChunkInfoStore implements ChunkInfoStore {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const allowOther = args.includes('--allow-other');
-  const [mountPoint, dataKind, dataDir] = args.filter((arg) => arg !== '--allow-other');
-  if (mountPoint === undefined || (dataKind !== 'memory' && dataKind !== 'local') || (dataKind === 'local' && dataDir === undefined)) {
-    process.stderr.write('usage: vfs-mount-child.js MOUNTPOINT memory | MOUNTPOINT local DATADIR\n');
+  const [mountPoint, dataKind, dataDir, fsName] = args.filter((arg) => arg !== '--allow-other');
+  const isUsage = mountPoint !== undefined && (dataKind === 'memory' || (dataKind === 'local' && dataDir !== undefined) || (dataKind === 'cluster' && fsName !== undefined));
+  if (!isUsage) {
+    process.stderr.write('usage: vfs-mount-child.js MOUNTPOINT memory | MOUNTPOINT local DATADIR | MOUNTPOINT cluster MDS FSNAME\n');
     process.exit(2);
   }
   const wallClock = new SystemClock();
+  if (dataKind === 'cluster') return mountCluster(mountPoint!, dataDir!, fsName!, allowOther);
   const meta = new MemoryMeta(timespecFromMs(wallClock.nowMs()));
   let data: FileDataApi;
   let dataClient: DataClient | null = null;
@@ -88,6 +94,36 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   }
   // Timers of the data path would keep the process alive.
+  process.exit();
+}
+
+/** Real metadata: MetaClient for the VFS and as the data path's chunk-info store and chunk-id source. */
+async function mountCluster(mountPoint: string, mds: string, fsName: string, allowOther: boolean): Promise<void> {
+  const logger = createLogger({ name: 'vfs-mount-child', level: 'warn' });
+  const meta = await MetaClient.open({ mds: [mds], fsName, logger });
+  const info = meta.fsInfo;
+  const objectsPath = info.storage?.local?.path;
+  if (objectsPath === undefined || objectsPath === '') throw new Error('the test fs must use local storage');
+  const dataClient = await DataClient.start({
+    fsId: info.fsId,
+    geometry: { chunkSizeBytes: info.chunkSizeBytes, blockSizeBytes: info.blockSizeBytes },
+    ...(info.storage?.keyPrefix ? { keyPrefix: info.storage.keyPrefix } : {}),
+    store: new LocalObjectStore(objectsPath),
+    chunkInfos: meta,
+    chunkIds: meta,
+    logger,
+  });
+  const mounted = await mountFileSystem({ mountPoint, meta, data: fileDataFromDataClient(dataClient), logger, allowOther });
+  process.stdout.write(`mounted ${mounted.mountPoint}\n`);
+  try {
+    await mounted.closed;
+    await meta.close();
+    process.stdout.write('unmounted\n');
+    process.exitCode = 0;
+  } catch (error) {
+    process.stdout.write(`unmount failed: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
   process.exit();
 }
 
