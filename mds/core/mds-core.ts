@@ -398,8 +398,8 @@ export class MdsCore {
           );
         if (session === undefined) return reply(MetaStatusCode.NOT_FOUND, 'no such mount session (expired or already unmounted)');
         await this.options.store.delete(sessionKey(session.record.sessionId));
-        if (!this.stillCurrent(generation)) return redirect(this);
-        state.sessions.delete(session.record.sessionId);
+        // The delete is durable (and was fenced): OK even if leadership moved meanwhile.
+        if (this.stillCurrent(generation)) state.sessions.delete(session.record.sessionId);
         return reply(MetaStatusCode.OK);
       }),
     );
