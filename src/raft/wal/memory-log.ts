@@ -17,8 +17,10 @@
  * starts with the snapshot marker that was current when it was created, which
  * may be older than entries still referenced; the entries in between lived in
  * deleted segments and are all covered by a later marker. So during replay a
- * gap restarts the log at the new index, and `checkAnchored()` at the end
- * verifies that the snapshot covers everything before the first entry.
+ * gap, or an overwrite reaching back before the first entry held, restarts
+ * the log at the new index, older markers are skipped, and
+ * `checkAnchored()` at the end verifies that the snapshot covers everything
+ * before the first entry.
  *
  * Memory: every entry after the snapshot is kept in memory. That is the
  * design for metadata-sized logs; the node bounds it by snapshotting when
@@ -54,7 +56,11 @@ export class MemoryLog implements RaftStorage {
       // sends these.
       return;
     }
-    if (entry.index > last + 1) {
+    const isGap = entry.index > last + 1;
+    // Unanchored, an overwrite may also reach back before the entries held:
+    // the entries it keeps lived in deleted segments (covered by a later marker).
+    const isBeforeBase = !this.anchored && entry.index < this.base();
+    if (isGap || isBeforeBase) {
       if (this.anchored) {
         throw new CorruptionError(`wal: entry ${entry.index} leaves a gap after last index ${last}`);
       }
