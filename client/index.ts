@@ -26,6 +26,7 @@ export { FileType, ROOT_INODE_ID } from './vfs/meta-api.js';
 export { fileDataFromDataClient } from './vfs/file-data-from-data-client.js';
 export { Vfs } from './vfs/vfs.js';
 export { mountFuse, type FuseMount } from './fuse/fuse-mount.js';
+export { unmountMountPoint } from './fuse/umount.js';
 
 export interface MountFileSystemOptions {
   readonly mountPoint: string;
@@ -51,7 +52,7 @@ export interface MountedFileSystem {
   readonly vfs: Vfs;
   /** Flush, unmount, release. Idempotent. Rejects if some data could not be flushed (the mount is gone anyway). */
   unmount(): Promise<void>;
-  /** Settles once unmounted, by unmount() or by a signal; rejects like unmount(). */
+  /** Settles once unmounted: by unmount(), a signal, or `curvefs umount` from outside; rejects like unmount(). */
   readonly closed: Promise<void>;
 }
 
@@ -75,26 +76,19 @@ export async function mountFileSystem(options: MountFileSystemOptions): Promise<
     ...(options.allowOther !== undefined ? { allowOther: options.allowOther } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
-  let settle: { resolve: () => void; reject: (error: unknown) => void } | null = null;
-  const closed = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-  // Callers that only use unmount() must not see an unhandled rejection here.
-  closed.catch(() => undefined);
   const signals = ['SIGINT', 'SIGTERM'] as const;
   const onSignal = (signal: NodeJS.Signals): void => {
     options.logger?.info({ signal, mountPoint: mount.mountPoint }, 'signal: unmounting');
-    void unmount().catch(() => undefined);
+    mount.unmount().catch(() => undefined);
   };
-  function unmount(): Promise<void> {
-    const done = mount.unmount();
-    done.then(
-      () => settle!.resolve(),
-      (error: unknown) => settle!.reject(error),
-    );
-    done.finally(() => {
-      for (const signal of signals) process.removeListener(signal, onSignal);
-    }).catch(() => undefined);
-    return done;
-  }
   if (options.handleSignals ?? true) for (const signal of signals) process.on(signal, onSignal);
+  // However the mount ends (unmount(), a signal, `curvefs umount`), stop listening.
+  mount.closed
+    .finally(() => {
+      for (const signal of signals) process.removeListener(signal, onSignal);
+    })
+    .catch(() => undefined);
+  const unmount = (): Promise<void> => mount.unmount();
+  const closed = mount.closed;
   return { mountPoint: mount.mountPoint, vfs, unmount, closed };
 }

@@ -27,7 +27,16 @@ export interface FuseMount {
   readonly mountPoint: string;
   /** Flushes open files, unmounts, releases handles. Idempotent; rejects if data could not be flushed. */
   unmount(): Promise<void>;
+  /**
+   * Settles once the mount is gone: by unmount(), or by an unmount from
+   * outside (`curvefs umount`, fusermount -u), noticed within a second, after
+   * which every handle left is released (flushing its data).
+   */
+  readonly closed: Promise<void>;
 }
+
+/** How often the mount table is read to notice an unmount from outside. */
+const EXTERNAL_UNMOUNT_POLL_MS = 1_000;
 
 const DEV_FUSE = '/dev/fuse';
 
@@ -71,25 +80,54 @@ export async function mountFuse(vfs: Vfs, mountPointPath: string, options: FuseM
   }
   options.logger?.info({ mountPoint, fsName: settings.fsName }, 'mounted');
   let unmounting: Promise<void> | null = null;
-  async function unmountOnce(): Promise<void> {
+  let settle: { resolve: () => void; reject: (error: unknown) => void } | null = null;
+  const closed = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  // Callers that only use unmount() must not see an unhandled rejection from `closed`.
+  closed.catch(() => undefined);
+
+  /** `isDetached`: the kernel already dropped the mount (unmounted from outside). */
+  async function unmountOnce(isDetached: boolean): Promise<void> {
+    clearInterval(watcher);
     const flushErrno = await vfs.flushAll();
-    try {
-      await callback((cb) => fuse.unmount(cb));
-    } catch (error) {
-      throw new CurveError('CURVEFS_ERR_UNAVAILABLE', `cannot unmount ${mountPoint}: ${(error as Error).message}`, { cause: error });
+    // After an outside unmount fuse-native's loop has ended by itself; fusermount would only fail.
+    if (!isDetached) {
+      try {
+        await callback((cb) => fuse.unmount(cb));
+      } catch (error) {
+        throw new CurveError('CURVEFS_ERR_UNAVAILABLE', `cannot unmount ${mountPoint}: ${(error as Error).message}`, { cause: error });
+      }
     }
     // Handles the kernel still held (lazy unmount) are released now, flushing their data.
     const closeErrno = await vfs.closeAll();
-    options.logger?.info({ mountPoint, flushErrno, closeErrno }, 'unmounted');
+    options.logger?.info({ mountPoint, flushErrno, closeErrno, isDetached }, 'unmounted');
     if (flushErrno !== 0 || closeErrno !== 0) {
       throw new CurveError('CURVEFS_ERR_STORAGE', `unmounted ${mountPoint}, but some data could not be flushed (errno ${flushErrno || closeErrno})`);
     }
   }
-  return {
-    mountPoint,
-    unmount(): Promise<void> {
-      unmounting ??= unmountOnce();
-      return unmounting;
-    },
-  };
+
+  /** The one way in, for unmount() and for the watcher alike. */
+  function start(isDetached: boolean): Promise<void> {
+    if (unmounting === null) {
+      unmounting = unmountOnce(isDetached);
+      unmounting.then(
+        () => settle!.resolve(),
+        (error: unknown) => settle!.reject(error),
+      );
+    }
+    return unmounting;
+  }
+
+  const watcher: NodeJS.Timeout = setInterval(() => {
+    isMountPoint(mountPoint).then(
+      (isMounted) => {
+        if (isMounted || unmounting !== null) return;
+        options.logger?.info({ mountPoint }, 'unmounted from outside');
+        start(true).catch(() => undefined);
+      },
+      () => undefined,
+    );
+  }, EXTERNAL_UNMOUNT_POLL_MS);
+  watcher.unref();
+
+  return { mountPoint, unmount: () => start(false), closed };
 }

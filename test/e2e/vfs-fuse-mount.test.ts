@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMountPoint, waitForMount, waitForUnmount, isMounted, type MountPoint } from '../helpers/fuse-mount.js';
+import { unmountMountPoint } from '../../client/fuse/umount.js';
 import { startProcess, type ProcessHandle } from '../helpers/process.js';
 import { makeTempDir, type TempDir } from '../helpers/tmp.js';
 
@@ -30,6 +31,17 @@ let mountPoint: MountPoint;
 let dataDir: TempDir;
 let child: ProcessHandle;
 let mnt: string;
+
+function startChild(): Promise<ProcessHandle> {
+  return startProcess({
+    name: 'vfs-mount-child',
+    command: process.execPath,
+    args: [CHILD, mnt, 'local', dataDir.path, '--allow-other'],
+    ready: { kind: 'line', pattern: /^mounted / },
+    readyTimeoutMs: MOUNT_TIMEOUT_MS,
+    stopTimeoutMs: 20_000,
+  });
+}
 
 function sh(command: string, cwd?: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -55,14 +67,7 @@ before(async () => {
   mountPoint = await createMountPoint('vfs-e2e');
   dataDir = await makeTempDir('vfs-e2e-data');
   mnt = mountPoint.path;
-  child = await startProcess({
-    name: 'vfs-mount-child',
-    command: process.execPath,
-    args: [CHILD, mnt, 'local', dataDir.path, '--allow-other'],
-    ready: { kind: 'line', pattern: /^mounted / },
-    readyTimeoutMs: MOUNT_TIMEOUT_MS,
-    stopTimeoutMs: 20_000,
-  });
+  child = await startChild();
   await waitForMount(mnt, MOUNT_TIMEOUT_MS);
 });
 
@@ -246,4 +251,14 @@ test('SIGTERM: flushes, unmounts cleanly and exits 0', async () => {
   await waitForUnmount(mnt, 5_000);
   assert.equal(await isMounted(mnt), false);
   assert.match(child.outputTail(), /unmounted/);
+});
+
+test('curvefs umount from outside: the serving process notices, releases and exits 0', async () => {
+  child = await startChild();
+  await waitForMount(mnt, MOUNT_TIMEOUT_MS);
+  await fs.promises.writeFile(`${mnt}/after-remount`, 'x');
+  await unmountMountPoint(mnt);
+  const exit = await child.waitForExit(10_000);
+  assert.equal(exit.code, 0, child.outputTail());
+  assert.equal(await isMounted(mnt), false);
 });
