@@ -5,8 +5,8 @@
  * of parts rather than one buffer: an overwrite copies into the parts in
  * place, and an append copies only the new bytes.
  *
- * Spare capacity: a part started by a write that looks sequential (at a block
- * start, or appending to the range) may be allocated up to the end of its
+ * Spare capacity: a part started by a write that looks sequential (a large
+ * write at a block start, or an append to the range) may be allocated up to the end of its
  * block, if the memory budget grants the extra bytes at once (`reserve`).
  * Later appends then fill it in place, so a sequential writer's block is one
  * part and the flush hands it to the upload without another copy. Spare
@@ -162,7 +162,11 @@ export class ChunkDirty {
         if (s === e) return;
       }
       const blockEnd = (Math.floor(s / this.blockSizeBytes) + 1) * this.blockSizeBytes;
-      const looksSequential = s % this.blockSizeBytes === 0 || (prev !== undefined && prev.offset + prev.buf.length === s);
+      // Streaming hints: an append to the range, or a large write at a block
+      // start. A small write at a block start (a small file) gets no spare.
+      const isAppend = prev !== undefined && prev.offset + prev.buf.length === s;
+      const isLargeAtBlockStart = s % this.blockSizeBytes === 0 && (e - s) * 64 >= this.blockSizeBytes;
+      const looksSequential = isAppend || isLargeAtBlockStart;
       const extra = blockEnd - e;
       const spare = looksSequential && extra > 0 && reserve(extra) ? extra : 0;
       // Unpooled when there is spare: the spare bytes must belong to this part alone.

@@ -47,11 +47,14 @@ test('dirty ranges hold exactly the written bytes, merged, and charge only new b
 
 test('a sequential writer builds one range, one part per block when memory allows', () => {
   const cd = new ChunkDirty(1000);
-  for (let i = 0; i < 100; i++) cd.write(i * 10, Buffer.alloc(10, i), 0, () => true);
+  for (let i = 0; i < 100; i++) cd.write(i * 10, Buffer.alloc(i === 0 ? 20 : 10, i), 0, () => true);
   assert.equal(cd.ranges.length, 1);
   assert.equal(cd.ranges[0]!.length, 1000);
   assert.equal(cd.ranges[0]!.parts.length, 1);
   assert.equal(cd.chargedBytes, 1000);
+  const small = new ChunkDirty(1000);
+  small.write(0, Buffer.alloc(10), 0, () => true);
+  assert.equal(small.chargedBytes, 10, 'a small write at a block start gets no spare');
   const tight = new ChunkDirty(1000);
   for (let i = 0; i < 100; i++) tight.write(i * 10, Buffer.alloc(10, i), 0, () => false);
   assert.equal(tight.ranges[0]!.parts.length, 100);
