@@ -1,7 +1,8 @@
 /**
  * A real metadata cluster for MetaClient tests: one embedded MDS (local
  * file store) and three real metaservers (Raft, WAL) on loopback, in three
- * zones. The metaservers do not register with the MDS themselves yet, so
+ * zones; in this process, or (`processes: true`) as child processes that
+ * can be killed with SIGKILL. The metaservers do not register with the MDS themselves yet, so
  * this helper registers them over the MDS's gRPC API and heartbeats for
  * them (what a metaserver's own heartbeat will do). The MDS then creates
  * copysets, partitions and root inodes on the real metaservers through its
@@ -15,17 +16,22 @@ import type { MdsMethods } from '../../src/proto/types-mds.js';
 import { RpcClient } from '../../src/rpc/index.js';
 import { startMds, type MdsHandle } from '../../mds/index.js';
 import { startMetaserver, type Metaserver } from '../../metaserver/index.js';
+import { join } from 'node:path';
 import { freePort, isPortFree, LOOPBACK_HOST } from '../helpers/ports.js';
+import { startProcess, type ProcessHandle } from '../helpers/process.js';
 import { makeTempDir, type TempDir } from '../helpers/tmp.js';
 
 export interface MetaCluster {
   readonly mds: MdsHandle;
   readonly mdsClient: RpcClient<MdsMethods>;
   readonly addresses: readonly string[];
-  /** Live metaservers by index (undefined while stopped). */
+  /** Live in-process metaservers by index (undefined while stopped, or with `processes`). */
   readonly servers: (Metaserver | undefined)[];
+  /** Live metaserver processes by index (with `processes`). */
+  readonly processes: (ProcessHandle | undefined)[];
   createFs(name: string): Promise<FsInfo>;
-  stopServer(index: number): Promise<void>;
+  /** Stops metaserver `index`: gracefully, or with SIGKILL (processes only). */
+  stopServer(index: number, how?: 'graceful' | 'kill'): Promise<void>;
   startServer(index: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -39,7 +45,7 @@ async function portPair(): Promise<number> {
   throw new Error('no free port pair');
 }
 
-export async function startMetaCluster(options: { tickMs?: number; sessionTtlMs?: number } = {}): Promise<MetaCluster> {
+export async function startMetaCluster(options: { tickMs?: number; sessionTtlMs?: number; processes?: boolean } = {}): Promise<MetaCluster> {
   const dirs: TempDir[] = [];
   const mdsDir = await makeTempDir('meta-client-mds');
   const objectsDir = await makeTempDir('meta-client-objects');
@@ -55,9 +61,24 @@ export async function startMetaCluster(options: { tickMs?: number; sessionTtlMs?
   const addresses: string[] = [];
   const dataDirs: TempDir[] = [];
   const servers: (Metaserver | undefined)[] = [];
+  const processes: (ProcessHandle | undefined)[] = [];
   const timers: NodeJS.Timeout[] = [];
   const startServer = async (i: number): Promise<void> => {
+    if (options.processes === true) {
+      processes[i] = await startProcess({
+        name: `metaserver-${i}`,
+        command: process.execPath,
+        args: [join(import.meta.dirname, 'meta-client-server-child.js'), addresses[i]!, dataDirs[i]!.path],
+        ready: { kind: 'line', pattern: /metaserver ready/ },
+        readyTimeoutMs: 30_000,
+      });
+      return;
+    }
     servers[i] = await startMetaserver({ listen: addresses[i]!, dataDir: dataDirs[i]!.path, mds: [], tickMs: options.tickMs ?? 50 });
+  };
+  const stopAll = async (): Promise<void> => {
+    for (const s of servers) await s?.stop();
+    for (const p of processes) await p?.stop();
   };
   try {
     for (let i = 0; i < 3; i++) {
@@ -91,7 +112,7 @@ export async function startMetaCluster(options: { tickMs?: number; sessionTtlMs?
     }
   } catch (error) {
     for (const t of timers) clearInterval(t);
-    for (const s of servers) await s?.stop();
+    await stopAll();
     mdsClient.close();
     await mds.stop();
     for (const d of dirs) await d.remove();
@@ -102,6 +123,7 @@ export async function startMetaCluster(options: { tickMs?: number; sessionTtlMs?
     mdsClient,
     addresses,
     servers,
+    processes,
     async createFs(name) {
       const reply = await mdsClient.call('CreateFs', {
         fsName: name,
@@ -113,14 +135,17 @@ export async function startMetaCluster(options: { tickMs?: number; sessionTtlMs?
       }
       return reply.fsInfo;
     },
-    async stopServer(i) {
+    async stopServer(i, how = 'graceful') {
       await servers[i]?.stop();
       servers[i] = undefined;
+      if (how === 'kill') await processes[i]?.kill();
+      else await processes[i]?.stop();
+      processes[i] = undefined;
     },
     startServer,
     async stop() {
       for (const t of timers) clearInterval(t);
-      for (const s of servers) await s?.stop();
+      await stopAll();
       mdsClient.close();
       await mds.stop();
       for (const d of dirs) await d.remove();
