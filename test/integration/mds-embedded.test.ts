@@ -84,6 +84,33 @@ test('create fs: partition on a copyset spanning 3 zones, root inode created, cr
     keyPrefix: '',
     s3: { endpoint: 'http://127.0.0.1:1', bucket: 'bucket', accessKey: 'AKIAEXAMPLEKEY123', secretKey: 'verysecretvalue', region: '', forcePathStyle: true },
   };
+  // Clients route by these: partition → copyset → metaserver addresses.
+  let route = await client.call('GetCopysetOfPartition', { partitionIds: [partitions.partitions[0]!.partitionId] });
+  // The leader is known once a heartbeat reported the new copyset (every 300 ms).
+  for (let i = 0; i < 50 && route.copysetMap[String(partitions.partitions[0]!.partitionId)]!.leader === null; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    route = await client.call('GetCopysetOfPartition', { partitionIds: [partitions.partitions[0]!.partitionId] });
+  }
+  assert.equal(route.status, MetaStatusCode.OK);
+  const routed = route.copysetMap[String(partitions.partitions[0]!.partitionId)]!;
+  assert.equal(routed.copysetId, copyset.copysetId);
+  assert.ok(routed.leader !== null && routed.peers.some((p) => p.address === routed.leader!.address), 'the leader comes from heartbeats');
+  const servers = await client.call('GetMetaServerListInCopysets', { poolId: copyset.poolId, copysetIds: [copyset.copysetId] });
+  assert.deepEqual(
+    servers.infos[0]!.locations.map((l) => `${l.internalIp}:${l.internalPort}`).sort(),
+    copyset.peers.map((p) => p.address).sort(),
+  );
+  assert.equal((await client.call('GetCopysetOfPartition', { partitionIds: [999] })).status, MetaStatusCode.PARTITION_NOT_FOUND);
+  assert.equal((await client.call('GetMetaServerListInCopysets', { poolId: 1, copysetIds: [999] })).status, MetaStatusCode.COPYSET_NOT_FOUND);
+  // Timestamps only grow.
+  const t1 = await client.call('Tso', {});
+  const t2 = await client.call('Tso', {});
+  assert.ok(t2.ts > t1.ts && t1.ts > 0);
+  const status = await client.call('ClusterStatus', {});
+  assert.deepEqual(status.mds, [{ address: mds.address, isLeader: true, isHealthy: true }]);
+  assert.equal(status.metaserverOnline, 3);
+  assert.equal(status.fsCount, 1);
+  assert.equal(status.isHealthy, true);
   const metrics = await mds.registry.metrics();
   assert.match(metrics, /curvefs_mds_is_leader 1/);
   assert.match(metrics, /curvefs_mds_fs_count 1/);
