@@ -41,14 +41,28 @@ function out(o: unknown): void {
   process.stdout.write(JSON.stringify(o) + '\n');
 }
 
+// Stdin first: it keeps the process alive during startup (and a parent that
+// goes away closes it, which stops this node). Requests wait for startup.
+let markStarted!: () => void;
+const started = new Promise<void>((r) => (markStarted = r));
+let host: RaftHost | undefined;
+const lines = createInterface({ input: process.stdin });
+lines.on('line', (line) => {
+  const req = JSON.parse(line) as Record<string, unknown>;
+  started.then(() => handle(req)).then(out, (e: unknown) => out(errorReply(req['id'], e)));
+});
+lines.on('close', () => {
+  void started.then(() => host!.close()).then(() => process.exit(0));
+});
+
 const transport = await GrpcTransport.start({ listenAddress: id, localId: id });
-const host = new RaftHost(transport, new IntervalTicker(Number(values['tick-ms'])));
+host = new RaftHost(transport, new IntervalTicker(Number(values['tick-ms'])));
 const machines = new Map<string, KvStateMachine>();
 for (let g = 1; g <= groupCount; g++) {
   const gid = groupId(1, g);
   const sm = new KvStateMachine();
   machines.set(gid, sm);
-  const node = await host.startGroup<number>(gid, {
+  const node = await host!.startGroup<number>(gid, {
     peers,
     dir: join(dir, `group-${g}`),
     stateMachine: sm,
@@ -59,10 +73,11 @@ for (let g = 1; g <= groupCount; g++) {
   });
   node.onLeaderChange((leader, term) => out({ event: 'leader', group: gid, leader, term }));
 }
+markStarted();
 out({ event: 'ready', id });
 
 function nodeOf(gid: string): RaftNode<number> {
-  const n = host.group<number>(gid);
+  const n = host!.group<number>(gid);
   if (n === undefined) throw new Error(`no group ${gid}`);
   return n;
 }
@@ -115,7 +130,7 @@ async function handle(req: Record<string, unknown>): Promise<unknown> {
     case 'dump':
       return { id: req['id'], ok: true, data: Object.fromEntries(machines.get(gid)!.data), status: nodeOf(gid).status() };
     case 'status': {
-      const statuses = host.groupIds().map((g) => nodeOf(g).status());
+      const statuses = host!.groupIds().map((g) => nodeOf(g).status());
       return { id: req['id'], ok: true, statuses };
     }
     case 'bench':
@@ -133,11 +148,3 @@ async function handle(req: Record<string, unknown>): Promise<unknown> {
   }
 }
 
-const lines = createInterface({ input: process.stdin });
-lines.on('line', (line) => {
-  const req = JSON.parse(line) as Record<string, unknown>;
-  handle(req).then(out, (e: unknown) => out(errorReply(req['id'], e)));
-});
-lines.on('close', () => {
-  void host.close().then(() => process.exit(0));
-});
