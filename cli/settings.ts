@@ -35,7 +35,6 @@ export const metaserverSettings = {
   data: { type: 'string', description: 'data directory (WAL, snapshots)', default: './curvefs-metaserver' },
   mds: { type: 'list', description: 'MDS addresses HOST:PORT,...', required: true },
   zone: { type: 'string', description: 'failure zone of this metaserver', default: 'zone1' },
-  server: { type: 'string', description: 'physical server name (placement spreads replicas)', default: '' },
 } as const satisfies ConfigSchema;
 
 export const mountSettings = {

@@ -1,14 +1,20 @@
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { createLogger } from '../../src/common/log.js';
+import { parseDurationMs, parseSize } from '../../src/common/units.js';
 import { localUpSettings } from '../settings.js';
 import { resolveSettings } from '../resolve.js';
-import { notReady } from '../not-ready.js';
+import { runUntilSignal } from '../run-until-signal.js';
+import { startLocalCluster } from '../local-cluster.js';
+import { mountClient } from '../mount-fs.js';
 
 export function registerLocalCommands(program: Command): void {
   const local = program.command('local').description('a whole cluster on this machine (the embedded default)');
   local
     .command('up')
-    .description('start an MDS, 3 metaservers and a local object store, create fs "default" and mount it')
-    .option('--mount <dir>', 'mount point')
+    .description('start an MDS, 3 metaservers (3 zones) and a local object store, create the fs if missing, mount it; runs until SIGINT/SIGTERM')
+    .option('--mount <dir>', 'mount point (created if missing)')
     .option('--data <dir>', 'data directory of the whole local cluster')
     .option('--fs-name <name>', 'file system to create and mount')
     .option('--s3-endpoint <url>', 'use S3 at this endpoint instead of the local object store')
@@ -16,8 +22,51 @@ export function registerLocalCommands(program: Command): void {
     .option('--s3-region <region>', 'S3 region')
     .option('--s3-access-key <key>', 'S3 access key id')
     .option('--s3-secret-key <key>', 'S3 secret access key')
-    .action((_options: unknown, command: Command) => {
-      resolveSettings(localUpSettings, command);
-      notReady('local up', 'needs the MDS (#5), metaserver (#4), data path (#6) and FUSE client (#7)');
+    .option('--log-level <level>', 'log level')
+    .action(async (_options: unknown, command: Command) => {
+      const settings = resolveSettings(localUpSettings, command);
+      const log = createLogger({ name: 'local', level: settings['log-level'] as 'info' });
+      const mountPoint = path.resolve(settings.mount);
+      await mkdir(mountPoint, { recursive: true });
+      const cluster = await startLocalCluster({
+        dataDir: settings.data,
+        fsName: settings['fs-name'],
+        ...(settings['s3-endpoint']
+          ? {
+              s3: {
+                endpoint: settings['s3-endpoint'],
+                bucket: settings['s3-bucket'],
+                region: settings['s3-region'],
+                accessKey: settings['s3-access-key'],
+                secretKey: settings['s3-secret-key'],
+                pathStyle: settings['s3-path-style'],
+              },
+            }
+          : {}),
+        logLevel: settings['log-level'],
+        logger: log,
+      });
+      let mount;
+      try {
+        mount = await mountClient({
+          fsName: settings['fs-name'],
+          mountPoint,
+          mds: [cluster.mdsAddress],
+          cacheSizeBytes: parseSize('10GiB'),
+          writeBack: false,
+          bufferSizeBytes: parseSize('300MiB'),
+          attrTtlMs: parseDurationMs('1s'),
+          entryTtlMs: parseDurationMs('1s'),
+          logger: log,
+        });
+      } catch (error) {
+        await cluster.stop();
+        throw error;
+      }
+      process.stdout.write(`ready: fs ${settings['fs-name']} mounted at ${mountPoint}, mds ${cluster.mdsAddress}\n`);
+      await Promise.race([runUntilSignal('local', log, [cluster, mount]), mount.finished.catch(() => undefined)]);
+      await mount.stop().catch((error: unknown) => log.error({ err: error }, 'unmount failed'));
+      await cluster.stop();
+      process.exit(0);
     });
 }

@@ -1,20 +1,36 @@
 import type { Command } from 'commander';
+import { createLogger } from '../../src/common/log.js';
+import { initProcessMetrics, startMetricsServer } from '../../src/common/metrics.js';
+import { startMetaserver } from '../../metaserver/index.js';
 import { metaserverSettings } from '../settings.js';
 import { resolveSettings } from '../resolve.js';
-import { notReady } from '../not-ready.js';
+import { runUntilSignal, splitHostPort } from '../run-until-signal.js';
 
 export function registerMetaserverCommand(program: Command): void {
   program
     .command('metaserver')
-    .description('run a metaserver (Raft-replicated inodes and dentries)')
-    .option('--listen <host:port>', 'address to serve on')
+    .description('run a metaserver (Raft-replicated inodes and dentries); its Raft transport listens on port+1')
+    .option('--listen <host:port>', 'address to serve on (a fixed port: it is the replica id)')
     .option('--data <dir>', 'data directory (WAL, snapshots)')
     .option('--mds <addrs>', 'MDS addresses (comma-separated)')
     .option('--zone <zone>', 'failure zone')
-    .option('--server <name>', 'physical server name')
     .option('--metrics-listen <host:port>', 'Prometheus /metrics address')
-    .action((_options: unknown, command: Command) => {
-      resolveSettings(metaserverSettings, command);
-      notReady('metaserver', 'the metaserver process is built by issue #4');
+    .option('--log-level <level>', 'log level')
+    .action(async (_options: unknown, command: Command) => {
+      const settings = resolveSettings(metaserverSettings, command);
+      const log = createLogger({ name: 'metaserver', level: settings['log-level'] as 'info' });
+      const registry = initProcessMetrics('metaserver');
+      const server = await startMetaserver({
+        listen: settings.listen,
+        dataDir: settings.data,
+        mds: settings.mds,
+        zone: settings.zone,
+        logger: log,
+      });
+      const metricsAddress = splitHostPort(settings['metrics-listen']);
+      const metrics = await startMetricsServer(metricsAddress.host, metricsAddress.port, registry);
+      log.info({ address: server.address, zone: server.zone, metricsPort: metrics.port }, 'metaserver serving');
+      process.stdout.write(`metaserver: serving on ${server.address} (zone ${server.zone}), metrics on port ${metrics.port}\n`);
+      await runUntilSignal('metaserver', log, [server, { stop: () => metrics.close() }]);
     });
 }

@@ -1,27 +1,68 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { Command } from 'commander';
+import { CurveError } from '../../src/common/errors.js';
+import { createLogger } from '../../src/common/log.js';
+import { initProcessMetrics, startMetricsServer } from '../../src/common/metrics.js';
 import { mountSettings } from '../settings.js';
 import { resolveSettings } from '../resolve.js';
-import { notReady } from '../not-ready.js';
+import { runUntilSignal, splitHostPort } from '../run-until-signal.js';
+import { mountClient } from '../mount-fs.js';
+
+const execFileAsync = promisify(execFile);
+const UMOUNT_TIMEOUT_MS = 30_000;
 
 export function registerMountCommands(program: Command): void {
   program
     .command('mount <fsname> <mountpoint>')
-    .description('mount a file system with FUSE')
+    .description('mount a file system with FUSE; runs until unmounted or SIGINT/SIGTERM (which flush and unmount)')
     .option('--mds <addrs>', 'MDS addresses (comma-separated)')
     .option('--cache-dir <dir>', 'local disk cache directory')
     .option('--cache-size <size>', 'disk cache size limit')
-    .option('--writeback', 'acknowledge fsync/close once staged in the disk cache')
+    .option('--writeback', 'acknowledge fsync/close once staged in the disk cache (needs --cache-dir)')
     .option('--buffer-size <size>', 'write buffer memory ceiling')
     .option('--attr-timeout <duration>', 'attribute cache TTL')
     .option('--entry-timeout <duration>', 'dentry cache TTL')
     .option('--metrics-listen <host:port>', 'Prometheus /metrics address')
-    .action((_fsName: string, _mountPoint: string, _options: unknown, command: Command) => {
-      resolveSettings(mountSettings, command);
-      notReady('mount', 'the FUSE client is built by issue #7');
+    .option('--log-level <level>', 'log level')
+    .action(async (fsName: string, mountPoint: string, _options: unknown, command: Command) => {
+      const settings = resolveSettings(mountSettings, command);
+      if (settings.writeback && settings['cache-dir'] === '') {
+        throw new CurveError('CURVEFS_ERR_CONFIG', 'config writeback: needs --cache-dir (the staging directory)');
+      }
+      const log = createLogger({ name: 'client', level: settings['log-level'] as 'info' });
+      const registry = initProcessMetrics('client');
+      const mount = await mountClient({
+        fsName,
+        mountPoint,
+        mds: settings.mds,
+        ...(settings['cache-dir'] ? { cacheDir: settings['cache-dir'] } : {}),
+        cacheSizeBytes: settings['cache-size'],
+        writeBack: settings.writeback,
+        bufferSizeBytes: settings['buffer-size'],
+        attrTtlMs: settings['attr-timeout'],
+        entryTtlMs: settings['entry-timeout'],
+        logger: log,
+      });
+      const metricsAddress = splitHostPort(settings['metrics-listen']);
+      const metrics = await startMetricsServer(metricsAddress.host, metricsAddress.port, registry);
+      process.stdout.write(`ready: fs ${fsName} mounted at ${mountPoint}\n`);
+      await Promise.race([runUntilSignal('mount', log, [{ stop: () => metrics.close() }, mount]), mount.finished]);
+      await mount.stop();
+      await metrics.close();
+      process.exit(0);
     });
   program
     .command('umount <mountpoint>')
-    .description('unmount a CurveFS mount')
-    .option('--lazy', 'detach now, clean up when no longer busy')
-    .action(() => notReady('umount', 'the FUSE client is built by issue #7'));
+    .description('unmount a CurveFS mount (the mount process flushes and exits)')
+    .option('--lazy', 'detach now, finish when no longer busy')
+    .action(async (mountPoint: string, options: { lazy?: boolean }) => {
+      const args = options.lazy ? ['-u', '-z', mountPoint] : ['-u', mountPoint];
+      try {
+        await execFileAsync('fusermount', args, { timeout: UMOUNT_TIMEOUT_MS });
+      } catch (error) {
+        const stderr = (error as { stderr?: string }).stderr?.trim();
+        throw new CurveError('CURVEFS_ERR_INVALID', `umount ${mountPoint}: ${stderr || (error as Error).message}`);
+      }
+    });
 }
