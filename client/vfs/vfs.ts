@@ -699,18 +699,23 @@ export class Vfs {
       assert(length >= 0 && length <= into.length, 'read fits its buffer');
       const count = await handle.open.data.read(offset, length, into);
       assert(count >= 0 && count <= length, 'FileData.read returns at most what was asked');
-      await this.touchAtime(handle.open);
+      this.touchAtime(handle.open);
       return count;
     });
   }
 
-  /** relatime, at most once per open inode: reads stay free of metadata writes. */
-  private async touchAtime(open: OpenInode): Promise<void> {
+  /**
+   * relatime, at most once per open inode, and off the read's path: the
+   * atime write (a Raft entry) never delays data. Best effort: a failure is
+   * logged, as a lost atime update harms no one.
+   */
+  private touchAtime(open: OpenInode): void {
     if (open.hasUpdatedAtime) return;
     open.hasUpdatedAtime = true;
-    const attr = await this.attrOf(open.inodeId);
     const now = this.now();
-    if (shouldUpdateAtime(attr, now)) await this.update(open.inodeId, { atime: now });
+    this.attrOf(open.inodeId)
+      .then((attr) => (shouldUpdateAtime(attr, now) ? this.update(open.inodeId, { atime: now }) : undefined))
+      .catch((error: unknown) => this.logger?.debug({ inodeId: open.inodeId, err: error }, 'atime update failed'));
   }
 
   write(caller: Caller, fh: number, offset: number, data: Buffer): Promise<Result<number>> {
