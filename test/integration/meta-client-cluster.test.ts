@@ -12,7 +12,9 @@ import { MetaError } from '../../src/common/errors.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import { SeededRandom } from '../../src/common/random.js';
 import { FsFileType } from '../../src/proto/types-metaserver.js';
-import { MetaClient } from '../../client/meta/index.js';
+import { MetaClient, RenameTx } from '../../client/meta/index.js';
+import { MetaCaller } from '../../client/meta/meta-caller.js';
+import { silentLogger } from '../../src/common/log.js';
 import { FileType, ROOT_INODE_ID, type InodeAttr, type Timespec } from '../../client/vfs/meta-api.js';
 import { startMetaCluster, type MetaCluster } from './meta-client-cluster.js';
 
@@ -211,6 +213,51 @@ test('locks of a dead client: rolled back after the ttl, rolled forward once the
   assert.equal((await src.client.call('CommitRename', { ...header, startTs: ts2, commitTs })).status, MetaStatusCode.OK);
   assert.equal((await client.getDentry(far!.inodeId, 'arrived'))?.inodeId, f.inodeId, 'rolled forward');
   assert.equal(await client.getDentry(ROOT_INODE_ID, 'locked'), null);
+});
+
+/** A caller whose client "dies" after the n-th call of a method: that call and everything later fails. */
+class CrashingCaller extends MetaCaller {
+  private seen = 0;
+  isDead = false;
+  constructor(inner: MetaCaller, private readonly method: string, private readonly count: number) {
+    super(inner.router, silentLogger);
+    this.resolveLock = inner.resolveLock;
+  }
+  override async call(...args: Parameters<MetaCaller['call']>): ReturnType<MetaCaller['call']> {
+    if (this.isDead) throw new Error('client crashed');
+    const result = await super.call(...args);
+    if (args[1] === this.method && ++this.seen === this.count) this.isDead = true;
+    return result;
+  }
+}
+
+test('a client crashing at each step of a cross-partition rename: afterwards exactly one name resolves', { timeout: 60_000 }, async () => {
+  for (const id of client.router.table.all().map((p) => p.partitionId)) client.router.markFull(id);
+  const far = await mkfile(ROOT_INODE_ID, 'crash-far', FileType.Directory);
+  const steps = [
+    { method: 'PrewriteRename', count: 1, isRenamed: false },
+    { method: 'PrewriteRename', count: 2, isRenamed: false },
+    { method: 'CommitRename', count: 1, isRenamed: true },
+  ];
+  for (const [i, step] of steps.entries()) {
+    const f = await mkfile(ROOT_INODE_ID, `crash-src-${i}`);
+    assert.notEqual(client.router.table.owner(far.inodeId)!.partitionId, client.router.table.owner(ROOT_INODE_ID)!.partitionId);
+    const crashing = new CrashingCaller(client.caller, step.method, step.count);
+    const tx = new RenameTx({ caller: crashing, resolver: client.resolver, tso: () => client.tso(), wallClock: { nowMs: () => Date.now() }, logger: silentLogger, ttlMs: 300 });
+    const run = tx.run({ srcParent: ROOT_INODE_ID, srcName: `crash-src-${i}`, srcInodeId: f.inodeId, srcType: FileType.File, dstParent: far.inodeId, dstName: `crash-dst-${i}`, expectedDstInodeId: 0, time: now() });
+    // Once the primary committed the rename has happened: the failed secondary commits are left to readers.
+    if (step.isRenamed) await run;
+    else await assert.rejects(run, /client crashed/);
+    assert.equal(crashing.isDead, true);
+    // Another client's reads meet the locks and resolve them (after the ttl where nothing was committed).
+    const src = await client.getDentry(ROOT_INODE_ID, `crash-src-${i}`);
+    const dst = await client.getDentry(far.inodeId, `crash-dst-${i}`);
+    assert.equal(src === null, step.isRenamed, `step ${step.method}#${step.count}: source`);
+    assert.equal(dst === null, !step.isRenamed, `step ${step.method}#${step.count}: destination`);
+    assert.equal((src ?? dst)!.inodeId, f.inodeId);
+    const attr = await client.getInodeAttr(f.inodeId);
+    assert.deepEqual(attr.parents, step.isRenamed ? [far.inodeId] : [ROOT_INODE_ID]);
+  }
 });
 
 test('the copyset leader stops: the client follows the new leader', { timeout: 90_000 }, async () => {
