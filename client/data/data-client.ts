@@ -151,11 +151,16 @@ export class DataClient {
     const block = this.geometry.blockSizeBytes;
     let pos = 0;
     while (pos < buf.length) {
-      if (inode.truncating !== null) await inode.truncating;
+      while (inode.truncating !== null) await inode.truncating;
       // Charge at most one block at a time, cut at block boundaries.
       const at = offset + pos;
       const n = Math.min(buf.length - pos, block - (at % block));
       await this.budget.acquire(n, this.options.writeWaitTimeoutMs);
+      if (inode.truncating !== null) {
+        // A truncate started while we waited for memory: it goes first.
+        this.budget.release(n);
+        continue;
+      }
       // From here to the end of the iteration nothing awaits: state is consistent.
       const fresh = inode.writeDirty(at, buf.subarray(pos, pos + n), performance.now(), (extra) => this.budget.tryTake(extra));
       this.budget.release(n - fresh);
@@ -501,16 +506,8 @@ export class DataClient {
 
   /** Waits until every flush, background uploads included, is committed (bounded). */
   async drain(timeoutMs = this.options.uploadTimeoutMs): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    for (const inode of [...this.inodes.values()]) {
-      const remaining = deadline - performance.now();
-      await Promise.race([
-        this.sync(inode, 'committed'),
-        sleep(Math.max(0, remaining), undefined, { ref: false }).then(() => {
-          throw new StorageError(`drain: inode ${inode.inodeId} not committed after ${timeoutMs} ms`);
-        }),
-      ]);
-    }
+    const all = Promise.all([...this.inodes.values()].map((inode) => this.sync(inode, 'committed')));
+    await withTimeout(all, timeoutMs, () => new StorageError(`drain: data not committed after ${timeoutMs} ms`));
   }
 
   get bufferedBytes(): number {
@@ -538,7 +535,7 @@ export class DataClient {
       if (inode.flushTimer !== null) this.timers.clearTimeout(inode.flushTimer);
       inode.flushTimer = null;
     }
-    await Promise.race([Promise.allSettled([...this.backgroundUploads]), sleep(timeoutMs, undefined, { ref: false })]);
+    await withTimeout(Promise.allSettled([...this.backgroundUploads]), timeoutMs, () => null).catch(() => undefined);
     await this.writeBack?.close();
     if (error !== null) throw error;
   }
@@ -546,5 +543,18 @@ export class DataClient {
   /** The chunk index of an offset (FileHandle uses it for read-ahead bounds). */
   chunkIndexOf(offset: number): number {
     return chunkIndexOf(this.geometry, offset);
+  }
+}
+
+/** p's result, or a rejection with makeError() after timeoutMs; the timer never outlives the race. */
+async function withTimeout<T>(p: Promise<T>, timeoutMs: number, makeError: () => unknown): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(makeError()), Math.max(0, timeoutMs));
+  });
+  try {
+    return await Promise.race([p, expiry]);
+  } finally {
+    clearTimeout(timer);
   }
 }
