@@ -9,6 +9,7 @@
  * own (index.js getStatArray), which its C side reads.
  */
 import { createRequire } from 'node:module';
+import { Errno } from '../../src/common/errno.js';
 
 export type FuseCallback = (...args: unknown[]) => void;
 
@@ -75,7 +76,7 @@ export function loadFuse(): FuseClass {
   class CurveFuse extends Base {
     _op_fgetattr(signal: (errno: number, stat?: Uint32Array) => void, path: string, fh: number): void {
       this.ops['fgetattr']!(path, fh, (errno: number, stat?: FuseStat) => {
-        if (errno !== 0 || stat === undefined) signal(errno === 0 ? -5 : errno);
+        if (errno !== 0 || stat === undefined) signal(errno === 0 ? -Errno.EIO : errno);
         else signal(0, statArray(stat));
       });
     }

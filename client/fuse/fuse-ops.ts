@@ -19,6 +19,7 @@
  *   (a name created by another client meanwhile gives EEXIST rather than a
  *   silent open: lock files keep working across mounts).
  */
+import { Errno } from '../../src/common/errno.js';
 import type { Result } from '../../src/common/errors.js';
 import type { Logger } from '../../src/common/log.js';
 import type { Caller } from '../vfs/posix-permission.js';
@@ -79,7 +80,7 @@ export function fuseOps(vfs: Vfs, caller: Caller, logger?: Logger): Record<strin
       (error: unknown) => {
         // The Vfs returns errors as values; reaching here is a bug. EIO keeps the mount alive.
         logger?.error({ op, err: error }, 'fuse op threw');
-        done(-5);
+        done(-Errno.EIO);
       },
     );
   }
@@ -90,7 +91,7 @@ export function fuseOps(vfs: Vfs, caller: Caller, logger?: Logger): Record<strin
       (result) => done(result.ok ? result.value : -result.errno),
       (error: unknown) => {
         logger?.error({ op, err: error }, 'fuse op threw');
-        done(-5);
+        done(-Errno.EIO);
       },
     );
   }

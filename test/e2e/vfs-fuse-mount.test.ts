@@ -184,6 +184,7 @@ test('an unlinked file stays readable through its open descriptor', async () => 
     const buffer = Buffer.alloc(64);
     const { bytesRead } = await handle.read(buffer, 0, 64, 0);
     assert.equal(buffer.subarray(0, bytesRead).toString(), 'still readable');
+    assert.equal((await handle.stat()).size, 14, 'fstat through the handle (fgetattr)');
   } finally {
     await handle.close();
   }
