@@ -129,6 +129,7 @@ export class MdsTopology {
       if (m.token !== request.token) return reply(MetaStatusCode.PERMISSION_DENIED, `metaserver ${request.metaserverId}: wrong token`);
       state.metaserverRuntime.set(m.metaserverId, { lastHeartbeatMs: this.nowMs, space: request.space, startTimeMs: request.startTimeMs });
       const changed: CopysetRecord[] = [];
+      const spent: PartitionRecord[] = [];
       for (const report of request.copysets) {
         const key = copysetKey(report.poolId, report.copysetId);
         const record = state.copysets.get(key);
@@ -155,9 +156,23 @@ export class MdsTopology {
         if (leaderId !== 0 && (leaderId === m.metaserverId || !state.copysetLeaders.has(key))) state.copysetLeaders.set(key, leaderId);
         else if (leaderId === 0 && state.copysetLeaders.get(key) === m.metaserverId) state.copysetLeaders.delete(key);
         for (const p of report.partitions) {
-          if (!state.partitions.has(p.partitionId)) continue;
+          const record = state.partitions.get(p.partitionId);
+          if (record === undefined) continue;
           state.partitionStats.set(p.partitionId, { nextId: p.nextId, inodeCount: p.inodeCount, dentryCount: p.dentryCount });
+          // A partition whose ids are spent turns READONLY for good: clients stop picking it.
+          if (leaderId === m.metaserverId && p.status === PartitionStatus.READONLY && record.status === PartitionStatus.READWRITE) {
+            spent.push({ ...record, status: PartitionStatus.READONLY });
+          }
         }
+      }
+      if (spent.length > 0) {
+        await this.core.mutex.run(async () => {
+          for (const p of spent) {
+            if (!this.core.stillCurrent(generation) || state.partitions.get(p.partitionId)?.status !== PartitionStatus.READWRITE) continue;
+            await this.core.options.store.put(partitionKey(p.partitionId), encodeRecord(p));
+            if (this.core.stillCurrent(generation)) state.partitions.set(p.partitionId, p);
+          }
+        });
       }
       if (changed.length > 0) {
         await this.core.mutex.run(async () => {

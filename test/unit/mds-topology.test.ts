@@ -119,6 +119,18 @@ test('heartbeats: older epochs ignored, newer accepted, same epoch only from the
     await beat(from, { epoch: 1, peers: peerIds.map((id) => ({ id, address: '' })), leader: { id: 0, address: address(from) } });
     assert.equal((await topo()).epoch, 2);
     assert.ok((await topo()).peers.some((p) => p.id === spare));
+    // The leader reports the partition spent: it turns READONLY, persisted.
+    const partition = (await core.topology.listPartition({ fsId: created.fsInfo!.fsId })).partitions![0]!;
+    await beat(from, {
+      epoch: 2,
+      peers: withSpare,
+      leader: { id: 0, address: address(from) },
+      partitions: [{ ...partition, status: 2, nextId: partition.end + 1, inodeCount: 7 }],
+    });
+    const listed = (await core.topology.listPartition({ fsId: created.fsInfo!.fsId })).partitions![0]!;
+    assert.equal(listed.status, 2);
+    assert.equal(listed.inodeCount, 7);
+    assert.match((await store.get(`pt/${partition.partitionId}`))!.value, /"status":2/);
     // Wrong token: refused.
     const bad = await core.topology.heartbeat({ metaserverId: ids[0]!, token: 'nope', internalIp: '', internalPort: 0, startTimeMs: 0, space: null, leaderCount: 0, copysets: [] });
     assert.equal(bad.status, MetaStatusCode.PERMISSION_DENIED);
