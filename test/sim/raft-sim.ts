@@ -86,6 +86,12 @@ interface Swarm {
   checkQuorum: boolean;
   faults: NetworkFaults;
   crashPerTick: number;
+  /**
+   * Chance per tick to crash a leader elected in the last few ticks: new
+   * leaders dying while replicating entries of earlier terms is where the
+   * commit rule of §5.4.2 (Figure 8) matters.
+   */
+  youngLeaderCrashPerTick: number;
   restartPerTick: number;
   tornWriteRate: number;
   partitionPerTick: number;
@@ -124,6 +130,7 @@ function drawSwarm(r: SeededRandom): Swarm {
       delayMax: pick(r, [2, 6, 12, 30]),
     },
     crashPerTick: pick(r, [0, 0.002, 0.01, 0.03]),
+    youngLeaderCrashPerTick: pick(r, [0, 0, 0.1, 0.3]),
     restartPerTick: pick(r, [0.02, 0.1, 0.3]),
     tornWriteRate: pick(r, [0, 0.005, 0.02]),
     partitionPerTick: pick(r, [0, 0.005, 0.02]),
@@ -142,7 +149,7 @@ function describeSwarm(s: Swarm): string {
   return (
     `voters=${s.voters} spares=${s.spares} preVote=${s.preVote} checkQuorum=${s.checkQuorum} ` +
     `drop=${s.faults.dropRate} dup=${s.faults.duplicateRate} delay<=${s.faults.delayMax} ` +
-    `crash=${s.crashPerTick} torn=${s.tornWriteRate} partition=${s.partitionPerTick} conf=${s.confChangePerTick} ` +
+    `crash=${s.crashPerTick} youngLeaderCrash=${s.youngLeaderCrashPerTick} torn=${s.tornWriteRate} partition=${s.partitionPerTick} conf=${s.confChangePerTick} ` +
     `transfer=${s.transferPerTick} snapEvery=${s.snapshotEvery} maxMsg=${s.maxSizePerMsg} inflight=${s.maxInflightMsgs}/${s.maxInflightBytes}B`
   );
 }
@@ -170,6 +177,8 @@ interface SimNode {
   /** read ctx -> op and, once known, the read index. */
   readonly pendingReads: Map<string, PendingOp & { readIndex?: number }>;
   restarts: number;
+  /** When this node last became leader (time units). */
+  leaderSince: number;
 }
 
 interface SimClient {
@@ -256,6 +265,7 @@ export class RaftSimulation {
         pendingWrites: new Map(),
         pendingReads: new Map(),
         restarts: 0,
+        leaderSince: 0,
       };
       this.nodes.set(id, node);
       this.start(node);
@@ -320,7 +330,10 @@ export class RaftSimulation {
   }
 
   private handleReady(node: SimNode, raw: RawNode, rd: Ready): void {
-    if (rd.softState !== undefined) this.log(`${node.id} soft lead=${rd.softState.lead} state=${StateType[rd.softState.raftState]}`);
+    if (rd.softState !== undefined) {
+      this.log(`${node.id} soft lead=${rd.softState.lead} state=${StateType[rd.softState.raftState]}`);
+      if (rd.softState.raftState === StateType.Leader) node.leaderSince = this.clock.now;
+    }
     if (rd.entries.length > 0) {
       const prevTerm = raw.raft.raftLog.tryTerm(rd.entries[0]!.index - 1);
       assert(prevTerm !== undefined, 'sim: the term before unstable entries must be known');
@@ -376,7 +389,7 @@ export class RaftSimulation {
       this.failPendingBelow(node);
     }
     for (const e of rd.committedEntries) {
-      this.checker.observeApply(node.id, e);
+      this.checker.observeApply(node.id, raw.raft.term, e);
       this.stats.committed = Math.max(this.stats.committed, e.index);
       if (e.type === EntryType.ConfChange) {
         node.confState = raw.applyConfChange(decodeConfChange(e.data));
@@ -487,7 +500,9 @@ export class RaftSimulation {
     const raw = node.raw!;
     client.seq++;
     const key = pick(this.random, KEYS);
-    const isRead = this.random.chance(0.4);
+    // While converging only reads are issued: a slow configuration (one entry
+    // per message, one in flight) may replicate slower than clients write.
+    const isRead = this.healing || this.random.chance(0.4);
     const historyIndex = this.history.length;
     if (isRead && this.options.bug === 'local-reads') {
       this.history.push({ client: client.id, kind: 'get', key, value: node.sm.get(key), call: ++this.eventTime, ret: ++this.eventTime, live: true });
@@ -531,6 +546,11 @@ export class RaftSimulation {
     const r = this.random;
     const running = [...this.nodes.values()].filter((n) => n.raw !== null && !n.stopped);
     if (running.length > 0 && r.chance(s.crashPerTick)) this.crash(pick(r, running), 'scheduled');
+    for (const n of running) {
+      if (n.raw === null || n.raw.raft.state !== StateType.Leader) continue;
+      if (this.clock.now - n.leaderSince > 3 * UNITS_PER_TICK) continue;
+      if (r.chance(s.youngLeaderCrashPerTick)) this.crash(n, 'young leader');
+    }
     for (const n of this.nodes.values()) if (n.raw === null && !n.stopped && r.chance(s.restartPerTick)) this.restart(n);
     if (!this.network.isPartitioned() && r.chance(s.partitionPerTick)) {
       const groups = new Map<NodeId, number>();
@@ -704,7 +724,17 @@ export class RaftSimulation {
     this.network.heal();
     this.network.faults = QUIET_NETWORK;
     for (const n of this.nodes.values()) if (n.raw === null && !n.stopped) this.restart(n);
-    const maxUnits = (this.options.convergeTicksMax ?? 400) * UNITS_PER_TICK;
+    // The bound grows with the replication backlog at heal time (a member may
+    // be thousands of entries behind with one entry per message).
+    let lastIndexMax = 0;
+    let appliedMin = Number.MAX_SAFE_INTEGER;
+    for (const n of this.nodes.values()) {
+      if (n.raw === null) continue;
+      lastIndexMax = Math.max(lastIndexMax, n.raw.raft.raftLog.lastIndex());
+      appliedMin = Math.min(appliedMin, n.sm.appliedIndex);
+    }
+    const backlog = Math.max(0, lastIndexMax - appliedMin);
+    const maxUnits = ((this.options.convergeTicksMax ?? 400) + 2 * backlog) * UNITS_PER_TICK;
     const markerClient: SimClient = { id: this.clients.length + 1, seq: 0, pending: null, leaderHint: '' };
     this.markerClient = markerClient;
     let markerIndex: number | undefined;

@@ -10,7 +10,12 @@
  *   the whole prefixes equal.
  * - Leader completeness: an entry committed in some term is in the log of
  *   every leader of a later term (checked when a leader appears and when an
- *   entry becomes known as committed).
+ *   entry becomes known as committed). "Committed in term C" is the term of
+ *   the leader that committed it, not the entry's own term (an old entry is
+ *   committed later, with an entry of the leader's term, §5.4.2). The
+ *   checker does not see C, so it uses a sound upper bound: the term of the
+ *   node that applies the entry (it learned the commit from a leader of term
+ *   C or later, or is that leader).
  * - State machine safety: no two nodes apply different entries at one index.
  *
  * A violation throws SafetyViolation carrying a description; the simulator
@@ -48,8 +53,8 @@ export class SafetyChecker {
   private readonly entries = new Map<string, { fp: string; prevTerm: number }>();
   /** index -> term + fingerprint of the entry applied there */
   private readonly applied = new Map<number, { term: number; fp: string }>();
-  /** Committed entries known so far: index -> term. */
-  private readonly committed = new Map<number, number>();
+  /** Committed entries known so far: index -> entry term and an upper bound of the term it was committed in. */
+  private readonly committed = new Map<number, { term: number; committedBy: number }>();
   private readonly leaderLogs = new Map<NodeId, LeaderView>();
   checks = 0;
 
@@ -75,8 +80,8 @@ export class SafetyChecker {
 
   private checkLeaderHasAllCommitted(l: LeaderView): void {
     const first = l.log.firstIndex();
-    for (const [index, term] of this.committed) {
-      if (term > l.term) continue;
+    for (const [index, { term, committedBy }] of this.committed) {
+      if (committedBy >= l.term) continue;
       // Entries before the leader's first index are in its snapshot (committed there).
       if (index < first) continue;
       const t = l.log.tryTerm(index);
@@ -112,8 +117,8 @@ export class SafetyChecker {
     }
   }
 
-  /** A node applies a committed entry. */
-  observeApply(node: NodeId, e: Entry): void {
+  /** A node whose current term is `nodeTerm` applies a committed entry. */
+  observeApply(node: NodeId, nodeTerm: number, e: Entry): void {
     const fp = fingerprint(e);
     const known = this.applied.get(e.index);
     if (known === undefined) {
@@ -124,10 +129,11 @@ export class SafetyChecker {
         `${node} applied ${e.term}/${e.index} (${fp}) but ${known.term}/${e.index} (${known.fp}) was applied elsewhere`,
       );
     }
-    if (!this.committed.has(e.index)) {
-      this.committed.set(e.index, e.term);
+    const known2 = this.committed.get(e.index);
+    if (known2 === undefined || nodeTerm < known2.committedBy) {
+      this.committed.set(e.index, { term: e.term, committedBy: nodeTerm });
       for (const l of this.leaderLogs.values()) {
-        if (l.term <= e.term || e.index < l.log.firstIndex()) continue;
+        if (l.term <= nodeTerm || e.index < l.log.firstIndex()) continue;
         const t = l.log.tryTerm(e.index);
         if (t !== e.term) {
           throw new SafetyViolation(
