@@ -4,9 +4,10 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { MdsCore } from './core/mds-core.js';
+import type { MdsState } from './core/mds-state.js';
 
 export function registerMdsMetrics(registry: Registry, core: MdsCore): void {
-  const state = (): ReturnType<() => MdsCore['currentState']> => (core.isServing() ? core.currentState : null);
+  const state = (): MdsState | null => (core.isServing() ? core.currentState : null);
   new Gauge({
     name: 'curvefs_mds_is_leader',
     help: '1 while this MDS acts as leader (lease fresh, state loaded)',
