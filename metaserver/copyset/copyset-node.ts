@@ -106,9 +106,37 @@ export class CopysetNode {
 
   /** Runs `read` against the state machine after ReadIndex (linearizable). */
   async read<T>(read: (sm: CopysetStateMachine) => T): Promise<T> {
-    await this.raft.linearizableRead();
+    await this.readBarrier();
     return read(this.sm);
   }
+
+  /**
+   * Coalesced ReadIndex: reads arriving while a round is in flight share
+   * the NEXT round (one that starts after they arrived, so it still covers
+   * every write acknowledged before them); at most two rounds at a time.
+   */
+  private readBarrier(): Promise<void> {
+    if (this.roundInFlight === undefined) {
+      const round = this.raft.linearizableRead().finally(() => {
+        if (this.roundInFlight === round) this.roundInFlight = undefined;
+      });
+      this.roundInFlight = round;
+      return round;
+    }
+    if (this.nextRound === undefined) {
+      const next = this.roundInFlight
+        .catch(() => undefined)
+        .then(() => {
+          this.nextRound = undefined;
+          return this.readBarrier();
+        });
+      this.nextRound = next;
+    }
+    return this.nextRound;
+  }
+
+  private roundInFlight: Promise<void> | undefined;
+  private nextRound: Promise<void> | undefined;
 
   isLeader(): boolean {
     return this.raftNode?.isLeader() === true;
