@@ -174,6 +174,7 @@ export class RaftNode<R = unknown> {
   private isStopped = false;
   private failure: unknown = undefined;
   private loopIdle: Promise<void> = Promise.resolve();
+  private snapshotTask: Promise<void> = Promise.resolve();
   private unsubscribeTicker: () => void = () => undefined;
   private unregisterMetrics: () => void = () => undefined;
   private tickCount = 0;
@@ -391,6 +392,7 @@ export class RaftNode<R = unknown> {
     this.unsubscribeTicker();
     this.unregisterMetrics();
     await this.loopIdle;
+    await this.snapshotTask;
     this.rejectAll(new RaftUnavailableError(`raft ${this.groupId}: node stopped`));
     if (this.failure === undefined) await this.wal.close().catch(() => undefined);
   }
@@ -672,9 +674,10 @@ export class RaftNode<R = unknown> {
     // Captured now, between applies (StateMachine contract); written in the background.
     const image = this.sm.snapshot(meta);
     this.isSnapshotting = true;
-    this.store
+    this.snapshotTask = this.store
       .save(meta, image)
-      .then(() => this.wal.saveSnapshot(meta))
+      // A newer snapshot may have been installed from the leader meanwhile.
+      .then(() => (meta.index > this.wal.snapshotMeta().index ? this.wal.saveSnapshot(meta) : undefined))
       .catch((e: unknown) => this.fail(e))
       .finally(() => {
         this.isSnapshotting = false;
@@ -690,7 +693,7 @@ export class RaftNode<R = unknown> {
     this.isSnapshotting = true;
     try {
       await this.store.save(meta, this.sm.snapshot(meta));
-      await this.wal.saveSnapshot(meta);
+      if (meta.index > this.wal.snapshotMeta().index) await this.wal.saveSnapshot(meta);
     } finally {
       this.isSnapshotting = false;
     }
