@@ -95,6 +95,7 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   private chunkIdRefill: Promise<void> | null = null;
   private isClosed = false;
   private statFsCache: { atMs: number; stats: FsStats } | null = null;
+  private createSequence = 0;
 
   private constructor(
     private readonly mds: RpcClient<MdsMethods>,
@@ -288,6 +289,8 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   // ---- inodes ----
 
   async createInode(request: CreateInodeRequest): Promise<InodeAttr> {
+    // One id for every resend of this create (metaserver.proto CreateInodeRequest.request_id).
+    const requestId = `${this.session.id}:${++this.createSequence}`;
     for (let attempt = 1; ; attempt++) {
       const { reply, target } = await this.caller.call(() => this.router.forCreate(), 'CreateInode', {
         type: request.type as number as FsFileType,
@@ -299,6 +302,7 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
         parent: request.parent,
         ...timeToWire(request.time),
         xattrs: xattrsToWire(request.xattrs),
+        requestId,
       });
       if (reply.status === MetaStatusCode.PARTITION_ALLOC_ID_FAIL && attempt < CREATE_ATTEMPTS_MAX) {
         this.router.markFull(target.partition.partitionId);

@@ -167,6 +167,8 @@ export interface CreateInodeRequest extends RequestHeader {
   timeSec: number;
   timeNs: number;
   xattrs: Record<string, Buffer>;
+  /** Same for every resend of one create ('' = none); see metaserver.proto. */
+  requestId: string;
 }
 export interface CreateInodeResponse extends AppliedReply {
   inode: Inode | null;
