@@ -1,9 +1,11 @@
 /** GrpcTransport over loopback: batching per peer, heartbeat coalescing, snapshot streaming. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GrpcTransport } from '../../src/raft/multi/grpc-transport.js';
+import * as grpc from '@grpc/grpc-js';
+import { GrpcTransport, tuneServerSockets } from '../../src/raft/multi/grpc-transport.js';
 import type { GroupMessage, SnapshotChunkIn } from '../../src/raft/multi/transport.js';
 import { groupId } from '../../src/raft/multi/group-id.js';
+import { freePorts } from '../helpers/ports.js';
 import { makeMessage, MessageType } from '../../src/raft/core/messages.js';
 import { EntryType } from '../../src/raft/core/types.js';
 
@@ -101,5 +103,29 @@ test('InstallSnapshot streams chunks with offsets and meta', async () => {
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test('attach() shares a server the caller owns and binds', async () => {
+  const [port] = await freePorts(1);
+  const address = `127.0.0.1:${port}`;
+  const server = new grpc.Server();
+  // Attach first: services must be added before binding.
+  const attached = GrpcTransport.attach(server, { localId: address });
+  await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  tuneServerSockets(server);
+  const b = await GrpcTransport.start({ listenAddress: '127.0.0.1:0' });
+  try {
+    const got: GroupMessage[] = [];
+    attached.onMessage((ms) => got.push(...ms));
+    b.send([{ groupId: groupId(1, 1), message: makeMessage({ type: MessageType.MsgHeartbeat, from: b.localId, to: address, term: 1 }) }]);
+    await waitFor(() => got.length === 1, 5000);
+    assert.equal(got[0]!.message.from, b.localId);
+    await attached.close();
+  } finally {
+    await b.close();
+    server.forceShutdown();
   }
 });

@@ -85,8 +85,8 @@ interface Peer {
 }
 
 export class GrpcTransport implements Transport {
-  readonly localId: NodeId;
-  readonly port: number;
+  private id: NodeId;
+  private boundPort: number;
   private readonly peers = new Map<string, Peer>();
   private messageHandler: MessageHandler = () => undefined;
   private unreachableHandler: UnreachableHandler = () => undefined;
@@ -101,29 +101,23 @@ export class GrpcTransport implements Transport {
 
   private constructor(
     private readonly server: grpc.Server,
+    private readonly ownsServer: boolean,
+    localId: NodeId,
     port: number,
-    options: GrpcTransportOptions,
+    options: Omit<GrpcTransportOptions, 'listenAddress'>,
   ) {
-    this.port = port;
-    const host = options.listenAddress.slice(0, options.listenAddress.lastIndexOf(':'));
-    this.localId = options.localId ?? `${host}:${port}`;
+    this.boundPort = port;
+    this.id = localId;
     this.resolve = options.resolve ?? ((id) => id);
     this.queuedMax = options.queuedMessagesMax ?? 20_000;
     this.chunkBytes = options.snapshotChunkBytes ?? 1024 * 1024;
     this.snapshotTimeoutMs = options.snapshotTimeoutMs ?? 600_000;
-  }
-
-  static async start(options: GrpcTransportOptions): Promise<GrpcTransport> {
-    const server = new grpc.Server(CHANNEL_OPTIONS);
-    let transport: GrpcTransport | null = null;
     server.addService(raftTransportService().definition, {
       Send: (call: grpc.ServerUnaryCall<MessageBatch | MalformedMessage, SendResponse>, callback: grpc.sendUnaryData<SendResponse>) => {
-        assert(transport !== null, 'transport not ready');
-        transport.handleSend(call.request, callback);
+        this.handleSend(call.request, callback);
       },
       Stream: (call: grpc.ServerReadableStream<MessageBatch | MalformedMessage, SendResponse>, callback: grpc.sendUnaryData<SendResponse>) => {
-        assert(transport !== null, 'transport not ready');
-        call.on('data', (batch: MessageBatch | MalformedMessage) => transport!.deliver(batch));
+        call.on('data', (batch: MessageBatch | MalformedMessage) => this.deliver(batch));
         call.on('end', () => callback(null, { unknownGroups: [] }));
         call.on('error', () => undefined);
       },
@@ -131,16 +125,43 @@ export class GrpcTransport implements Transport {
         call: grpc.ServerReadableStream<SnapshotChunk | MalformedMessage, InstallSnapshotResponse>,
         callback: grpc.sendUnaryData<InstallSnapshotResponse>,
       ) => {
-        assert(transport !== null, 'transport not ready');
-        transport.handleInstallSnapshot(call, callback);
+        this.handleInstallSnapshot(call, callback);
       },
     });
+  }
+
+  /** A transport with its own gRPC server listening on `options.listenAddress`. */
+  static async start(options: GrpcTransportOptions): Promise<GrpcTransport> {
+    const server = new grpc.Server(CHANNEL_OPTIONS);
+    // The service is added before binding; the default id needs the bound port.
+    const transport = new GrpcTransport(server, true, options.localId ?? '', 0, options);
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(options.listenAddress, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
-    disableNagleOnServerSockets(server);
-    transport = new GrpcTransport(server, port, options);
+    tuneServerSockets(server);
+    const host = options.listenAddress.slice(0, options.listenAddress.lastIndexOf(':'));
+    transport.id = options.localId ?? `${host}:${port}`;
+    transport.boundPort = port;
     return transport;
+  }
+
+  get localId(): NodeId {
+    return this.id;
+  }
+
+  /** The bound port when this transport owns its server (start()); 0 with attach(). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /**
+   * Adds the RaftTransport service to a server the caller owns (e.g. the
+   * metaserver's, so Raft and the metadata service share one port). Call
+   * before the caller binds it, and `tuneServerSockets(server)` after.
+   * close() then leaves the server alone.
+   */
+  static attach(server: grpc.Server, options: Omit<GrpcTransportOptions, 'listenAddress'> & { readonly localId: NodeId }): GrpcTransport {
+    return new GrpcTransport(server, false, options.localId, 0, options);
   }
 
   onMessage(handler: MessageHandler): void {
@@ -400,6 +421,7 @@ export class GrpcTransport implements Transport {
       p.client.close();
     }
     this.peers.clear();
+    if (!this.ownsServer) return;
     await new Promise<void>((resolve) => {
       this.server.tryShutdown(() => resolve());
       // A peer mid-RPC must not hold the shutdown forever.
@@ -418,7 +440,7 @@ export class GrpcTransport implements Transport {
  * replication. grpc-js exposes no option for it; this reaches its http2
  * servers (a private field, checked) to set NODELAY on every accepted socket.
  */
-function disableNagleOnServerSockets(server: grpc.Server): void {
+export function tuneServerSockets(server: grpc.Server): void {
   const servers = (server as unknown as { http2Servers?: Map<import('node:net').Server, unknown> }).http2Servers;
   assert(servers instanceof Map && servers.size > 0, 'grpc-js internals changed: no http2Servers map');
   for (const s of servers.keys()) {
