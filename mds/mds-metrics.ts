@@ -69,4 +69,13 @@ export function registerMdsMetrics(registry: Registry, core: MdsCore): void {
       this.inc(core.topology.scheduleOpsDone);
     },
   });
+  new Counter({
+    name: 'curvefs_mds_schedule_ops_failed_total',
+    help: 'Scheduler operations that failed (retried after the cooldown)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(core.topology.scheduleOpsFailed);
+    },
+  });
 }

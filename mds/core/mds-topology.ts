@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { assert } from '../../src/common/assert.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
-import type { CopysetInfo, Peer } from '../../src/proto/types-common.js';
+import type { CopysetInfo } from '../../src/proto/types-common.js';
 import { FsStatus, PartitionStatus } from '../../src/proto/types-common.js';
 import type * as M from '../../src/proto/types-mds.js';
 import { OnlineState } from '../../src/proto/types-mds.js';
@@ -470,11 +470,6 @@ export class MdsTopology {
     } finally {
       if (this.core.stillCurrent(generation)) this.busyUntilMs.set(key, this.nowMs + this.scheduleCooldownMs);
     }
-  }
-
-  /** Peers as the wire names them (for tests and status). */
-  peersOf(state: MdsState, poolId: number, copysetId: number): Peer[] {
-    return this.copysetTarget(state, poolId, copysetId).peers.slice();
   }
 }
 
