@@ -44,7 +44,8 @@ export interface Reply<K extends Method> {
   readonly target: Target;
 }
 
-export type LockResolver = (lock: TxLock, lockedAt: Target) => Promise<boolean>;
+/** Resolves `lock` in the partitions where the request met it; true when it is gone. */
+export type LockResolver = (lock: TxLock, lockedAt: readonly Target[]) => Promise<boolean>;
 
 export class MetaCaller {
   /** Set by the MetaClient once the resolver exists (they need each other). */
@@ -92,7 +93,10 @@ export class MetaCaller {
     method: K,
     body: Body<K>,
     lockOf: (reply: ResponseOf<M, K>, target: Target) => Promise<TxLock | null> | TxLock | null,
-    options: CallOptionsMeta = {},
+    options: CallOptionsMeta & {
+      /** Partitions the request may meet the lock in (default: the addressed one). A rename checks several. */
+      readonly lockSites?: (target: Target) => Promise<readonly Target[]>;
+    } = {},
   ): Promise<Reply<K>> {
     for (let round = 1; ; round++) {
       const result = await this.call(locate, method, body, options);
@@ -100,7 +104,8 @@ export class MetaCaller {
       if (round >= LOCK_ROUNDS_MAX) throw new MetaError(MetaStatusCode.TX_LOCKED, `${method}: a rename transaction keeps the name locked`);
       const lock = await lockOf(result.reply, result.target);
       assert(this.resolveLock !== null, 'lock resolver is set');
-      const isResolved = lock !== null && lock.primary !== null ? await this.resolveLock(lock, result.target) : false;
+      const sites = options.lockSites === undefined ? [result.target] : await options.lockSites(result.target);
+      const isResolved = lock !== null && lock.primary !== null ? await this.resolveLock(lock, sites) : false;
       if (!isResolved) await abortableSleep(backoffMs(round), undefined);
     }
   }

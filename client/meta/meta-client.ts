@@ -262,8 +262,16 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
           ...timeToWire(request.time),
         },
         (r) => r.lock,
-        // PARTITION_NOT_FOUND here means "a piece lives in another copyset": use the transaction.
-        { isRerouteOnPartitionNotFound: false },
+        {
+          // PARTITION_NOT_FOUND here means "a piece lives in another copyset": use the transaction.
+          isRerouteOnPartitionNotFound: false,
+          // The lock may sit on the source, the destination or a replaced directory's entries.
+          lockSites: async (at) => [
+            at,
+            await this.router.forInode(request.dstParent),
+            ...(request.expectedDstInodeId !== 0 ? [await this.router.forInode(request.expectedDstInodeId)] : []),
+          ],
+        },
       );
       if (reply.status === MetaStatusCode.NOT_FOUND && (await this.isRenamed(request))) return;
       if (reply.status !== MetaStatusCode.PARTITION_NOT_FOUND) return checkOk('Rename', reply);

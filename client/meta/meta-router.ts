@@ -137,7 +137,10 @@ export class MetaRouter {
 
   private targetOf(partition: PartitionRoute): Target {
     const client = this.copysetClient(partition);
-    assert(client !== undefined, `copyset ${partition.copysetId} of partition ${partition.partitionId} is known`);
+    // The MDS knows no address for the copyset (yet): a transient state, not a bug here.
+    if (client === undefined) {
+      throw new MetaError(MetaStatusCode.UNAVAILABLE, `copyset ${partition.copysetId} of partition ${partition.partitionId} has no known metaserver`);
+    }
     return { partition, client };
   }
 

@@ -33,7 +33,8 @@ export class TxResolver {
     private readonly logger: Logger,
   ) {}
 
-  async resolve(lock: TxLock, lockedAt: Target): Promise<boolean> {
+  async resolve(lock: TxLock, lockedAt: Target | readonly Target[]): Promise<boolean> {
+    const sites = Array.isArray(lockedAt) ? (lockedAt as readonly Target[]) : [lockedAt as Target];
     const primary = lock.primary;
     if (primary === null) return false;
     const primaryAt = () => this.caller.router.forInode(primary.parentInodeId);
@@ -46,11 +47,11 @@ export class TxResolver {
         { isIdempotent: true },
       );
       if (check.status === MetaStatusCode.OK && check.txStatus === TxStatus.COMMITTED) {
-        await this.finish(lockedAt, lock, check.commitTs);
+        await this.finishAll(sites, lock, check.commitTs);
         return true;
       }
       if (check.status === MetaStatusCode.OK && check.txStatus === TxStatus.ROLLED_BACK) {
-        await this.finish(lockedAt, lock, 0);
+        await this.finishAll(sites, lock, 0);
         return true;
       }
       if (check.status === MetaStatusCode.OK && check.txStatus === TxStatus.PENDING && !check.isExpired) return false;
@@ -66,10 +67,19 @@ export class TxResolver {
       if (back.status === MetaStatusCode.TX_CONFLICT) continue; // committed meanwhile: check again
       checkOk('ResolveTxLock', back);
       this.logger.info({ startTs: lock.startTs, primary: `${primary.parentInodeId}/${primary.name}` }, 'meta: rolled back an abandoned rename');
-      await this.finish(lockedAt, lock, 0);
+      await this.finishAll(sites, lock, 0);
       return true;
     }
     return false;
+  }
+
+  private async finishAll(sites: readonly Target[], lock: TxLock, commitTs: number): Promise<void> {
+    const seen = new Set<number>();
+    for (const site of sites) {
+      if (seen.has(site.partition.partitionId)) continue;
+      seen.add(site.partition.partitionId);
+      await this.finish(site, lock, commitTs);
+    }
   }
 
   /** Rolls the locked partition's part forward (commitTs > 0) or back. */
