@@ -4,10 +4,13 @@
  * file (inode 1000 + k) whole and appends segment k to the log file (inode
  * 999), fsyncs both, then prints `acked k`. The parent kills it with SIGKILL
  * at a random moment, or the child kills itself inside a chosen step
- * (CRASH_AT=put|commit, on the Nth call) to land in that window exactly.
+ * (CRASH_AT=put|commit|journal, on the Nth call) to land in that window
+ * exactly; `journal` writes half of the record first (a torn append).
  *   node data-crash-child.js <storeDir> <metaFile> <cacheDir> <seed>
  */
+import { appendFileSync } from 'node:fs';
 import { LocalObjectStore } from '../../src/object/local-object-store.js';
+import { encodeRecord, JournalWriter, type JournalRecord } from '../../client/data/write-back-journal.js';
 import { DataClient } from '../../client/data/data-client.js';
 import { PersistentReferenceMetadata } from '../helpers/reference-chunk-info-store.js';
 import { CRASH_GEOMETRY, LOG_INODE, roundFile, roundSegment } from './data-crash-shared.js';
@@ -20,6 +23,18 @@ let calls = 0;
 const maybeCrash = (step: string): void => {
   if (step === crashAt && ++calls > crashAfter) process.kill(process.pid, 'SIGKILL');
 };
+
+if (crashAt === 'journal') {
+  const append = JournalWriter.prototype.append;
+  JournalWriter.prototype.append = function (this: JournalWriter, records: readonly JournalRecord[]): Promise<void> {
+    if (++calls > crashAfter) {
+      const text = records.map(encodeRecord).join('');
+      appendFileSync(`${cacheDir}/write/journal`, text.slice(0, Math.floor(text.length / 2)));
+      process.kill(process.pid, 'SIGKILL');
+    }
+    return append.call(this, records);
+  };
+}
 
 const local = new LocalObjectStore(storeDir);
 const store = Object.assign(Object.create(local) as LocalObjectStore, {

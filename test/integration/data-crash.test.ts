@@ -2,8 +2,8 @@
  * Crash: a writer with a write-back disk cache is killed with SIGKILL after
  * fsyncs; a restart replays its journal, and everything it fsync'd is
  * readable and intact. Kills land at random moments (amid staging, uploads,
- * journal appends, commits) and, through CRASH_AT, exactly inside an upload
- * and inside a metadata commit.
+ * journal appends, commits) and, through CRASH_AT, exactly inside an upload,
+ * inside a metadata commit, and halfway through a journal append.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -99,6 +99,7 @@ const scenarios: Array<{ name: string; env: Record<string, string>; killAfterAck
   { name: 'SIGKILL right after an fsync', env: {}, killAfterAcks: 2, killDelayMs: 0 },
   { name: 'killed inside a background upload', env: { CRASH_AT: 'put', CRASH_AFTER: '9' }, killAfterAcks: 1000, killDelayMs: 0 },
   { name: 'killed inside a metadata commit', env: { CRASH_AT: 'commit', CRASH_AFTER: '3' }, killAfterAcks: 1000, killDelayMs: 0 },
+  { name: 'killed halfway through a journal append', env: { CRASH_AT: 'journal', CRASH_AFTER: '7' }, killAfterAcks: 1000, killDelayMs: 0 },
 ];
 for (const scenario of scenarios) {
   test(`write-back crash: ${scenario.name}; restart replays, fsync'd data intact`, async () => {
