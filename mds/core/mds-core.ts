@@ -182,6 +182,7 @@ export class MdsCore {
     const invalid =
       validateFsName(request.fsName) ?? validateSizes(blockSizeBytes, chunkSizeBytes) ?? validateStorage(request.storage);
     if (invalid !== null) return reply(MetaStatusCode.PARAM_ERROR, invalid);
+    if (request.owner.length > 256) return reply(MetaStatusCode.PARAM_ERROR, 'owner is at most 256 characters');
     const storage = request.storage as StorageInfo;
     return this.handle('CreateFs', async (state) => {
       const existing = state.fsByName.get(request.fsName);
@@ -340,6 +341,9 @@ export class MdsCore {
     const mountpoint = request.mountpoint;
     if (mountpoint === null || mountpoint.hostname === '' || !mountpoint.path.startsWith('/')) {
       return reply(MetaStatusCode.PARAM_ERROR, 'mount needs a hostname and an absolute mount path');
+    }
+    if (mountpoint.hostname.length > 255 || mountpoint.path.length > 4096) {
+      return reply(MetaStatusCode.PARAM_ERROR, 'mount hostname (255) or path (4096) too long');
     }
     return this.handle('MountFs', () =>
       this.mutex.run(async () => {

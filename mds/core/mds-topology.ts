@@ -90,6 +90,9 @@ export class MdsTopology {
     if (request.internalIp === '' || request.internalPort <= 0 || request.internalPort > 65535) {
       return reply(MetaStatusCode.PARAM_ERROR, 'a metaserver registers with its internal ip and port');
     }
+    if (request.zone.length > 64 || request.hostname.length > 255 || request.pool.length > 64) {
+      return reply(MetaStatusCode.PARAM_ERROR, 'zone and pool names are at most 64 characters, hostnames 255');
+    }
     const zone = request.zone || 'zone1';
     const hostname = request.hostname || request.internalIp;
     return this.core.handle('RegisterMetaServer', () =>
