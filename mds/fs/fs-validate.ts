@@ -44,11 +44,15 @@ export function validateStorage(storage: StorageInfo | null): string | null {
       if (!/^https?:\/\/[^\s]+$/.test(s3.endpoint)) return `S3 endpoint ${JSON.stringify(s3.endpoint)} must be an http(s) URL`;
       if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s3.bucket)) return `S3 bucket name ${JSON.stringify(s3.bucket)} is invalid`;
       if (s3.accessKey.length === 0 || s3.secretKey.length === 0) return 'S3 access key and secret key are required';
+      if (s3.endpoint.length > 2048 || s3.accessKey.length > 1024 || s3.secretKey.length > 1024 || s3.region.length > 64) {
+        return 'S3 endpoint, keys or region too long';
+      }
       return null;
     }
     case StorageType.LOCAL: {
       const local = storage.local;
       if (local === null || !local.path.startsWith('/')) return 'local storage needs an absolute directory path';
+      if (local.path.length > 4096) return 'local storage path too long';
       return null;
     }
     default:
