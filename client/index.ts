@@ -38,6 +38,14 @@ export interface MountFileSystemOptions {
   readonly attrTtlMs?: number;
   /** Client and kernel dentry cache TTL, also for negative entries (default 1000 ms). */
   readonly entryTtlMs?: number;
+  /**
+   * Kernel attribute cache TTL if it should differ from attrTtlMs. fuse-native
+   * serves paths, so the kernel keeps one attribute copy per NAME: after a
+   * change through one hard link, the other names show the old size and
+   * times until this runs out (0 = the kernel asks every time; our own cache
+   * still answers, so it costs a FUSE round trip, not an RPC).
+   */
+  readonly kernelAttrTtlMs?: number;
   /** Let users other than the mounting one in (default false; see client/fuse/fuse-ops.ts on ownership). */
   readonly allowOther?: boolean;
   /** Unmount on SIGINT/SIGTERM (default true). */
@@ -70,7 +78,7 @@ export async function mountFileSystem(options: MountFileSystemOptions): Promise<
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   const mount = await mountFuse(vfs, options.mountPoint, {
-    attrTtlMs,
+    attrTtlMs: options.kernelAttrTtlMs ?? attrTtlMs,
     entryTtlMs,
     ...(options.fsName !== undefined ? { fsName: options.fsName } : {}),
     ...(options.allowOther !== undefined ? { allowOther: options.allowOther } : {}),

@@ -48,6 +48,12 @@ class BridgedChunkInfoStore implements ChunkInfoStore {
   }
 }
 
+/** VFS_KERNEL_ATTR_TTL_MS overrides the kernel attribute timeout (experiments, hard-link tests). */
+function kernelAttrTtl(): { kernelAttrTtlMs?: number } {
+  const text = process.env['VFS_KERNEL_ATTR_TTL_MS'];
+  return text === undefined ? {} : { kernelAttrTtlMs: Number(text) };
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const allowOther = args.includes('--allow-other');
@@ -83,7 +89,7 @@ async function main(): Promise<void> {
     data = fileDataFromDataClient(dataClient);
   }
   const logger = createLogger({ name: 'vfs-mount-child', level: 'warn' });
-  const mounted = await mountFileSystem({ mountPoint: mountPoint!, meta, data, logger, wallClock, allowOther });
+  const mounted = await mountFileSystem({ mountPoint: mountPoint!, meta, data, logger, wallClock, allowOther, ...kernelAttrTtl() });
   process.stdout.write(`mounted ${mounted.mountPoint}\n`);
   try {
     await mounted.closed;
@@ -113,7 +119,7 @@ async function mountCluster(mountPoint: string, mds: string, fsName: string, all
     chunkIds: meta,
     logger,
   });
-  const mounted = await mountFileSystem({ mountPoint, meta, data: fileDataFromDataClient(dataClient), logger, allowOther });
+  const mounted = await mountFileSystem({ mountPoint, meta, data: fileDataFromDataClient(dataClient), logger, allowOther, ...kernelAttrTtl() });
   process.stdout.write(`mounted ${mounted.mountPoint}\n`);
   try {
     await mounted.closed;
