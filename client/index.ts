@@ -10,7 +10,15 @@
  *   // then stop the data client, the session and RPC channels, and exit
  *
  * Unmounting flushes every open file first (close-to-open: all data written
- * before the unmount is committed), then detaches the mount.
+ * before the unmount is committed), then detaches the mount. `curvefs umount
+ * MOUNTPOINT [--lazy]` runs in another process: `unmountMountPoint(path,
+ * {lazy})`; the serving process notices within a second and settles `closed`.
+ *
+ * Limits that come from fuse-native (details in client/fuse/fuse-ops.ts):
+ * requests run with the mounting process's credentials and the kernel checks
+ * permissions (default_permissions), so new files belong to the mounting
+ * user; utimens gets one ms-precision time for both atime and mtime; the
+ * kernel caches attributes per name (kernelAttrTtlMs).
  */
 import { MonotonicClock, SystemClock, type Clock } from '../src/common/clock.js';
 import type { Logger } from '../src/common/log.js';
