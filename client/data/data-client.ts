@@ -171,7 +171,18 @@ export class DataClient {
     }
   }
 
+  /**
+   * Writers are waiting for memory. Flushing dirty data frees memory only
+   * once it is uploaded; when uploads in flight already hold most of the
+   * budget they will free it sooner, and cutting a sequential writer's
+   * half-filled block would only make smaller objects. So dirty data is cut
+   * only when it holds at least half of what is used (and then always: with
+   * nothing in flight, dirty data is all of it).
+   */
   private onMemoryPressure(): void {
+    let dirty = 0;
+    for (const inode of this.inodes.values()) dirty += inode.dirtyChargedBytes;
+    if (dirty === 0 || dirty * 2 < this.budget.usedBytes) return;
     for (const inode of this.inodes.values()) this.flushDirty(inode);
   }
 
