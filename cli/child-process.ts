@@ -34,7 +34,9 @@ export class SupervisedChild {
 
   async start(): Promise<void> {
     this.log ??= createWriteStream(this.spec.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [...this.spec.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The child's stdin is a pipe it watches (--stop-on-stdin-eof): if this
+    // process dies, even by SIGKILL, the pipe closes and the child stops.
+    const child = spawn(process.execPath, [...this.spec.args, '--stop-on-stdin-eof'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     child.stderr!.pipe(this.log, { end: false });
     let stdoutText = '';

@@ -5,7 +5,9 @@
  * `curvefs local up`. Stopping unmounts (flushing every open file), drains
  * the data path, then ends the session.
  */
-import { access, constants as fsConstants, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { access, constants as fsConstants, mkdir, readFile, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { CurveError } from '../src/common/errors.js';
 import type { Logger } from '../src/common/log.js';
 import { objectStoreFromStorageInfo } from '../src/object/from-storage-info.js';
@@ -34,6 +36,33 @@ export interface ClientMount {
   stop(): Promise<void>;
 }
 
+const execFileAsync = promisify(execFile);
+const FUSERMOUNT_TIMEOUT_MS = 10_000;
+
+/**
+ * A mount whose process died (SIGKILL, crash) leaves the kernel answering
+ * ENOTCONN on its mount point. Detach it so the mount point can be reused;
+ * a live mount (answers stat) is left alone and reported as busy.
+ */
+export async function clearStaleMount(mountPoint: string, log: Logger): Promise<void> {
+  try {
+    await stat(mountPoint);
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOTCONN') return;
+  }
+  log.warn({ mountPoint }, 'mount point has a dead FUSE mount: detaching it');
+  await execFileAsync('fusermount', ['-u', '-z', mountPoint], { timeout: FUSERMOUNT_TIMEOUT_MS });
+}
+
+/** True when something is mounted exactly at `mountPoint`. */
+export async function isMountPoint(mountPoint: string): Promise<boolean> {
+  const mounts = await readFile('/proc/self/mounts', 'utf8');
+  // /proc/mounts escapes space, tab, newline and backslash as octal.
+  const escaped = mountPoint.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
+  return mounts.split('\n').some((line) => line.split(' ')[1] === escaped);
+}
+
 /** Checks what a mount needs before talking to anyone, so the error says what is wrong. */
 export async function checkMountPrerequisites(mountPoint: string): Promise<void> {
   try {
@@ -52,6 +81,11 @@ export async function checkMountPrerequisites(mountPoint: string): Promise<void>
 
 export async function mountClient(options: MountOptions): Promise<ClientMount> {
   const log = options.logger;
+  await clearStaleMount(options.mountPoint, log);
+  await mkdir(options.mountPoint, { recursive: true });
+  if (await isMountPoint(options.mountPoint)) {
+    throw new CurveError('CURVEFS_ERR_INVALID', `cannot mount: ${options.mountPoint} is busy (something is already mounted there)`);
+  }
   await checkMountPrerequisites(options.mountPoint);
   const meta = await MetaClient.open({ mds: options.mds, fsName: options.fsName, logger: log, mountpoint: { path: options.mountPoint } });
   let data: DataClient | null = null;

@@ -10,7 +10,12 @@ export interface Stoppable {
 
 export const STOP_TIMEOUT_MS = 15_000;
 
-export function runUntilSignal(name: string, log: Logger, parts: readonly Stoppable[]): Promise<void> {
+/**
+ * Also stops when standard input reaches its end and `stopOnStdinEof` is
+ * set: a supervisor (`curvefs local up`) holds the other end of the pipe,
+ * so its children stop even when it is killed with SIGKILL.
+ */
+export function runUntilSignal(name: string, log: Logger, parts: readonly Stoppable[], stopOnStdinEof = false): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -40,6 +45,10 @@ export function runUntilSignal(name: string, log: Logger, parts: readonly Stoppa
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    if (stopOnStdinEof) {
+      process.stdin.on('end', () => onSignal('SIGTERM'));
+      process.stdin.resume();
+    }
   });
 }
 

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createLogger } from '../../src/common/log.js';
 import { parseDurationMs, parseSize } from '../../src/common/units.js';
@@ -27,7 +26,6 @@ export function registerLocalCommands(program: Command): void {
       const settings = resolveSettings(localUpSettings, command);
       const log = createLogger({ name: 'local', level: settings['log-level'] as 'info' });
       const mountPoint = path.resolve(settings.mount);
-      await mkdir(mountPoint, { recursive: true });
       const cluster = await startLocalCluster({
         dataDir: settings.data,
         fsName: settings['fs-name'],

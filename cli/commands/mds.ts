@@ -17,8 +17,9 @@ export function registerMdsCommand(program: Command): void {
     .option('--session-ttl <duration>', 'client session expiry')
     .option('--metrics-listen <host:port>', 'Prometheus /metrics address')
     .option('--log-level <level>', 'log level')
-    .action(async (_options: unknown, command: Command) => {
-      const settings = resolveSettings(mdsSettings, command);
+    .option('--stop-on-stdin-eof', 'stop when standard input closes (for supervisors)')
+    .action(async (options: { stopOnStdinEof?: boolean }, command: Command) => {
+      const settings = resolveSettings(mdsSettings, command, ['stopOnStdinEof']);
       const log = createLogger({ name: 'mds', level: settings['log-level'] as 'info' });
       const mds = await startMds({
         listen: settings.listen,
@@ -32,6 +33,7 @@ export function registerMdsCommand(program: Command): void {
       const metrics = await startMetricsServer(metricsAddress.host, metricsAddress.port, mds.registry);
       log.info({ address: mds.address, metricsPort: metrics.port }, 'mds serving');
       process.stdout.write(`mds: serving on ${mds.address}, metrics on port ${metrics.port}\n`);
-      await runUntilSignal('mds', log, [mds, { stop: () => metrics.close() }]);
+      await runUntilSignal('mds', log, [mds, { stop: () => metrics.close() }], options.stopOnStdinEof === true);
+      process.exit(0);
     });
 }

@@ -16,8 +16,9 @@ export function registerMetaserverCommand(program: Command): void {
     .option('--zone <zone>', 'failure zone')
     .option('--metrics-listen <host:port>', 'Prometheus /metrics address')
     .option('--log-level <level>', 'log level')
-    .action(async (_options: unknown, command: Command) => {
-      const settings = resolveSettings(metaserverSettings, command);
+    .option('--stop-on-stdin-eof', 'stop when standard input closes (for supervisors)')
+    .action(async (options: { stopOnStdinEof?: boolean }, command: Command) => {
+      const settings = resolveSettings(metaserverSettings, command, ['stopOnStdinEof']);
       const log = createLogger({ name: 'metaserver', level: settings['log-level'] as 'info' });
       const registry = initProcessMetrics('metaserver');
       const server = await startMetaserver({
@@ -31,6 +32,7 @@ export function registerMetaserverCommand(program: Command): void {
       const metrics = await startMetricsServer(metricsAddress.host, metricsAddress.port, registry);
       log.info({ address: server.address, zone: server.zone, metricsPort: metrics.port }, 'metaserver serving');
       process.stdout.write(`metaserver: serving on ${server.address} (zone ${server.zone}), metrics on port ${metrics.port}\n`);
-      await runUntilSignal('metaserver', log, [server, { stop: () => metrics.close() }]);
+      await runUntilSignal('metaserver', log, [server, { stop: () => metrics.close() }], options.stopOnStdinEof === true);
+      process.exit(0);
     });
 }
