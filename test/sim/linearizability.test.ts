@@ -121,7 +121,7 @@ test('300 simulated seeds: concurrent clients through faults produce linearizabl
   let ops = 0;
   for (let seed = 1; seed <= 300; seed++) {
     const r = runSimulation({ seed: 500_000 + seed, ticks: 300, clients: 4, checkLinearizability: true });
-    if (!r.ok) assert.fail(`seed ${500_000 + seed}: ${r.failure}\n  replay: npm run sim -- --seed ${500_000 + seed} --steps 300 --lin --trace`);
+    if (!r.ok) assert.fail(`seed ${500_000 + seed}: ${r.failure}\n  replay: npm run sim -- --seed ${500_000 + seed} --steps 300 --clients 4 --lin --trace`);
     ops += r.stats.historyOps;
   }
   assert.ok(ops > 10_000, `histories too small: ${ops} operations`);

@@ -1,6 +1,7 @@
 /**
  * Runs the Raft simulator from the command line:
- *   npm run sim -- --seeds N [--seed S] [--steps K] [--lin] [--trace]
+ *   npm run sim -- --seeds N [--seed S] [--steps K] [--clients C] [--lin] [--trace]
+ * --steps is the number of Raft ticks of the fault phase (default 200).
  * --seed S alone replays one seed (add --trace for its event log); with
  * --seeds N it runs seeds S..S+N-1. Exits 1 on the first violation and
  * prints the failing seed and the command that replays it.
@@ -13,10 +14,11 @@ interface CliArgs {
   ticks: number;
   lin: boolean;
   trace: boolean;
+  clients: number;
 }
 
 function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { seeds: 1, seed: 1, ticks: 200, lin: false, trace: false };
+  const args: CliArgs = { seeds: 1, seed: 1, ticks: 200, lin: false, trace: false, clients: 3 };
   let sawSeeds = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -30,9 +32,10 @@ function parseArgs(argv: readonly string[]): CliArgs {
       sawSeeds = true;
     } else if (a === '--seed') args.seed = next();
     else if (a === '--steps' || a === '--ticks') args.ticks = next();
+    else if (a === '--clients') args.clients = next();
     else if (a === '--lin') args.lin = true;
     else if (a === '--trace') args.trace = true;
-    else throw new Error(`unknown argument ${a} (use --seeds N [--seed S] [--steps K] [--lin] [--trace])`);
+    else throw new Error(`unknown argument ${a} (use --seeds N [--seed S] [--steps K] [--clients C] [--lin] [--trace])`);
   }
   if (!sawSeeds && argv.includes('--seed')) args.seeds = 1;
   return args;
@@ -47,13 +50,14 @@ function main(): number {
       seed: s,
       ticks: args.ticks,
       checkLinearizability: args.lin,
+      clients: args.clients,
       ...(args.trace ? { trace: (line: string) => console.log(line) } : {}),
     });
     for (const [k, v] of Object.entries(result.stats)) totals[k] = (totals[k] ?? 0) + v;
     if (!result.ok) {
       console.error(`FAIL seed ${s}: ${result.failure}`);
       console.error(`  swarm: ${result.swarm}`);
-      console.error(`  replay: npm run sim -- --seed ${s} --steps ${args.ticks}${args.lin ? ' --lin' : ''} --trace`);
+      console.error(`  replay: npm run sim -- --seed ${s} --steps ${args.ticks} --clients ${args.clients}${args.lin ? ' --lin' : ''} --trace`);
       return 1;
     }
     if (args.seeds === 1) console.log(`seed ${s} ok: ${result.swarm} ${JSON.stringify(result.stats)}`);
