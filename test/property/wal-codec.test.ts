@@ -72,7 +72,9 @@ test('a stream cut anywhere keeps exactly the records fully before the cut', () 
       }
       assert.equal(scan.validBytes, boundary);
       assert.deepEqual(scan.records, records.slice(0, whole));
-      assert.equal(scan.stop.kind, cut === boundary ? 'clean' : 'torn');
+      // A partial header that happens to be all zeros reads as unwritten (preallocated) space.
+      const tailIsZero = bytes.subarray(boundary, cut).every((b) => b === 0);
+      assert.equal(scan.stop.kind, cut === boundary || tailIsZero ? 'clean' : 'torn');
     }),
     { numRuns: 500 },
   );

@@ -8,6 +8,7 @@ import { Wal } from '../../src/raft/wal/wal.js';
 import { EntryType, CompactedError } from '../../src/raft/core/types.js';
 import type { Entry } from '../../src/raft/core/types.js';
 import { CurveError } from '../../src/common/errors.js';
+import { scanRecords } from '../../src/raft/wal/record-codec.js';
 
 function entry(index: number, term: number, size = 16): Entry {
   return { index, term, type: EntryType.Normal, data: new Uint8Array(size).fill(index & 0xff) };
@@ -107,15 +108,18 @@ test('an installed snapshot that the log does not contain replaces the log', () 
     await again.close();
   }));
 
-test('a torn tail is cut and reported; appends continue after it', () =>
+test('a torn tail is cut and reported; appends continue after it; a zero (preallocated) tail is not', () =>
   withDir(async (dir) => {
     const wal = await Wal.open(dir);
     await wal.append([entry(1, 1), entry(2, 1), entry(3, 1)]);
     await wal.close();
     const [file] = await readdir(dir);
     const path = join(dir, file!);
-    const size = (await stat(path)).size;
-    await writeFile(path, (await readFile(path)).subarray(0, size - 5));
+    // Cut 5 bytes into the last record (the file ends in preallocated zeros).
+    const bytes = await readFile(path);
+    const used = scanRecords(bytes).validBytes;
+    assert.ok((await stat(path)).size > used, 'segment is preallocated');
+    await writeFile(path, bytes.subarray(0, used - 5));
     const cuts: string[] = [];
     const again = await Wal.open(dir, { onTailTruncated: (t) => cuts.push(t.reason) });
     assert.equal(cuts.length, 1);

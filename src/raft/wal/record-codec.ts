@@ -8,6 +8,10 @@
  *   offset 8  u8      type (RecordType)
  *   offset 9  payload (payloadLength bytes)
  *
+ * Segment files are preallocated with zeros (see wal.ts); a scan ends
+ * cleanly at a zero tail. No record has an empty payload, so a length of 0
+ * never starts a real record.
+ *
  * The CRC covers the type so a flipped type byte is caught. The length is not
  * covered by the CRC; a corrupt length is caught because it either runs past
  * the end of the file (torn) or frames bytes whose CRC does not match.
@@ -199,7 +203,7 @@ export function encodeRecords(records: readonly WalRecord[]): Uint8Array {
 }
 
 export type ScanStop =
-  /** Every byte was consumed by valid records. */
+  /** Every byte was consumed by valid records (or is preallocated zeros after them). */
   | { readonly kind: 'clean' }
   /** The bytes from `offset` on do not form a complete record (a write cut short). */
   | { readonly kind: 'torn'; readonly offset: number; readonly reason: string }
@@ -213,12 +217,23 @@ export interface ScanResult {
   readonly stop: ScanStop;
 }
 
+/** True if bytes[from, end) are all zero (a preallocated, never written tail). */
+function isZeroTail(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
 /** Decodes records from the start of `bytes` until the end or the first bad record. */
 export function scanRecords(bytes: Uint8Array): ScanResult {
   const records: WalRecord[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   while (at < bytes.length) {
+    // No record has an empty payload, so a zero length marks preallocated
+    // space; it ends the log only if nothing after it was ever written.
+    if (bytes[at] === 0 && isZeroTail(bytes, at)) {
+      return { records, validBytes: at, stop: { kind: 'clean' } };
+    }
     if (bytes.length - at < RECORD_HEADER_BYTES) {
       return { records, validBytes: at, stop: { kind: 'torn', offset: at, reason: 'partial record header' } };
     }

@@ -21,6 +21,10 @@
  * segment cannot come from a crash (a segment is sealed only after its last
  * fsync) and is reported as a CorruptionError naming the file and offset.
  *
+ * Preallocation: each segment grows in zero-filled steps ahead of its data
+ * (WAL_PREALLOCATE_BYTES), so most fdatasyncs flush data only; a scan stops
+ * cleanly at the zero tail, and appends after a reopen overwrite it.
+ *
  * Compaction: a new segment starts with the current hard state and snapshot
  * marker, so a prefix of segments can be deleted once the snapshot covers
  * every entry they hold: segment k goes when segment k+1 exists and was
@@ -70,6 +74,13 @@ export interface LogWriter {
 }
 
 export const WAL_SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
+/**
+ * Segments grow in zero-filled steps of this size ahead of the data, so an
+ * fdatasync after an append rarely has to commit a file-size change to the
+ * filesystem journal (about half the latency on ext4, and much less
+ * contention between many WALs). Bounded per group: at most one step ahead.
+ */
+export const WAL_PREALLOCATE_BYTES = 1024 * 1024;
 
 interface Pending {
   readonly bytes: Uint8Array;
@@ -90,7 +101,10 @@ export class Wal implements RaftStorage, LogWriter {
   private readonly segmentBytesMax: number;
   private segments: SegmentName[];
   private fh: FileHandle;
+  /** End of the records in the current segment (where the next write goes). */
   private fileBytes: number;
+  /** Size of the current segment file, including preallocated zeros. */
+  private allocatedBytes: number;
   private pending: Pending[] = [];
   /** Records that need no fsync of their own; they ride the next write (see appendUnsynced). */
   private unsynced: Pending[] = [];
@@ -108,12 +122,14 @@ export class Wal implements RaftStorage, LogWriter {
     segments: SegmentName[],
     fh: FileHandle,
     fileBytes: number,
+    allocatedBytes: number,
     segmentBytesMax: number,
   ) {
     this.memory = memory;
     this.segments = segments;
     this.fh = fh;
     this.fileBytes = fileBytes;
+    this.allocatedBytes = allocatedBytes;
     this.segmentBytesMax = segmentBytesMax;
     this.written = { lastIndex: memory.lastIndex(), hardState: memory.hardState(), snapshot: memory.snapshotMeta() };
     this.durableSnapshotIndex = memory.snapshotMeta().index;
@@ -128,6 +144,7 @@ export class Wal implements RaftStorage, LogWriter {
     const memory = new MemoryLog();
     memory.beginReplay();
     let lastBytes = 0;
+    let lastAllocated = 0;
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!;
       const path = segmentPath(dir, seg);
@@ -149,21 +166,24 @@ export class Wal implements RaftStorage, LogWriter {
         });
       }
       for (const r of scan.records) applyRecord(memory, r);
-      if (isLast) lastBytes = scan.validBytes;
+      if (isLast) {
+        lastBytes = scan.validBytes;
+        lastAllocated = scan.stop.kind === 'clean' ? bytes.length : scan.validBytes;
+      }
     }
     memory.checkAnchored();
     if (segments.length === 0) {
       const first = { seq: 0, firstIndex: 1, file: segmentFileName(0, 1) };
       const header = encodeRecords(headerRecords(memory.hardState(), memory.snapshotMeta()));
       const fh = await open(segmentPath(dir, first), 'wx');
-      await writeAll(fh, header, 0);
-      await fh.datasync();
+      const allocated = await writeWithPreallocation(fh, header, 0, 0, segmentBytesMax);
+      await fh.sync();
       await fsyncDir(dir);
-      return new Wal(dir, memory, [first], fh, header.length, segmentBytesMax);
+      return new Wal(dir, memory, [first], fh, header.length, allocated, segmentBytesMax);
     }
     const last = segments[segments.length - 1]!;
     const fh = await open(segmentPath(dir, last), 'r+');
-    return new Wal(dir, memory, segments, fh, lastBytes, segmentBytesMax);
+    return new Wal(dir, memory, segments, fh, lastBytes, lastAllocated, segmentBytesMax);
   }
 
   // LogWriter
@@ -252,7 +272,7 @@ export class Wal implements RaftStorage, LogWriter {
         if (this.fileBytes >= this.segmentBytesMax) await this.roll();
         const buffer = concat(batch.map((p) => p.bytes));
         if (buffer.length > 0) {
-          await writeAll(this.fh, buffer, this.fileBytes);
+          this.allocatedBytes = await writeWithPreallocation(this.fh, buffer, this.fileBytes, this.allocatedBytes, this.segmentBytesMax);
           this.fileBytes += buffer.length;
           this.counters.bytesWritten += buffer.length;
         }
@@ -282,12 +302,16 @@ export class Wal implements RaftStorage, LogWriter {
     };
     const header = encodeRecords(headerRecords(this.written.hardState, this.written.snapshot));
     const fh = await open(segmentPath(this.dir, next), 'wx');
-    await writeAll(fh, header, 0);
-    await fh.datasync();
+    const allocated = await writeWithPreallocation(fh, header, 0, 0, this.segmentBytesMax);
+    await fh.sync();
     await fsyncDir(this.dir);
+    // Sealed segments keep no preallocated tail: nothing unused to rot there.
+    await this.fh.truncate(this.fileBytes);
+    await this.fh.sync();
     await this.fh.close();
     this.fh = fh;
     this.fileBytes = header.length;
+    this.allocatedBytes = allocated;
     this.segments.push(next);
   }
 
@@ -389,6 +413,28 @@ function concat(parts: Uint8Array[]): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+let zeros: Uint8Array = new Uint8Array(0);
+
+/**
+ * Writes `bytes` at `position`; if they reach past the allocated size, also
+ * zero-fills one preallocation step beyond them. Returns the new allocated size.
+ */
+async function writeWithPreallocation(
+  fh: FileHandle,
+  bytes: Uint8Array,
+  position: number,
+  allocatedBytes: number,
+  segmentBytesMax: number,
+): Promise<number> {
+  await writeAll(fh, bytes, position);
+  const end = position + bytes.length;
+  if (end <= allocatedBytes) return allocatedBytes;
+  const step = Math.min(WAL_PREALLOCATE_BYTES, segmentBytesMax);
+  if (zeros.length < step) zeros = new Uint8Array(step);
+  await writeAll(fh, zeros.subarray(0, step), end);
+  return end + step;
 }
 
 async function writeAll(fh: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
