@@ -144,6 +144,8 @@ export class CopysetStateMachine {
   }
 
   private removePartition(p: Partition): void {
+    // A snapshot being streamed still needs what it has not encoded yet.
+    p.guard?.preservePartition(p);
     this.partitions.delete(p.partitionId);
     const list = this.byFs.get(p.fsId)!.filter((x) => x !== p);
     if (list.length === 0) this.byFs.delete(p.fsId);

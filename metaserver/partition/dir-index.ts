@@ -21,6 +21,8 @@ export const BLOCK_MAX = 256;
 export class DirIndex {
   private readonly blocks: Dentry[][] = [];
   private entryCount = 0;
+  /** Copy-on-write mark of the snapshot session holding this directory (snapshot-codec.ts). */
+  snapshotEpoch = 0;
 
   get size(): number {
     return this.entryCount;

@@ -174,6 +174,7 @@ function applyWrite(p: Partition, tx: PendingTx, w: TxWrite, commitTs: number): 
 function applyInodeChange(p: Partition, tx: PendingTx, c: TxInodeChange): void {
   const inode = p.inodes.get(c.inodeId);
   if (inode === undefined) return; // deleted meanwhile (it had no names left)
+  p.beforeInodeChange(inode);
   for (const parent of c.removeParents) {
     const i = inode.parents.indexOf(parent);
     if (i >= 0) inode.parents.splice(i, 1);

@@ -71,6 +71,18 @@ export interface PartitionInfo {
   readonly appliedIndex: number;
 }
 
+/**
+ * Copy-on-write hooks of a snapshot being streamed: called before an inode
+ * or a directory's entries change (or the partition goes away) if the
+ * session does not hold them yet, so it encodes them as they were.
+ */
+export interface SnapshotGuard {
+  readonly epoch: number;
+  preserveInode(p: Partition, inode: Inode): void;
+  preserveDir(p: Partition, dirId: InodeId, dir: DirIndex): void;
+  preservePartition(p: Partition): void;
+}
+
 export class Partition {
   /** Next inode id to hand out; > end once the range is spent. */
   nextId: InodeId;
@@ -84,6 +96,8 @@ export class Partition {
   /** Inodes with nlink 0 → dtime (seconds), in the order they were unlinked. */
   readonly toDelete = new Map<InodeId, number>();
   readonly tx = new TxTable();
+  /** Set while a snapshot of this partition is being streamed. */
+  guard: SnapshotGuard | null = null;
 
   constructor(
     readonly fsId: FsId,
@@ -95,6 +109,26 @@ export class Partition {
     // Ids 0 (unset) and 1 (the root, made by CreateRootInode) are never allocated.
     this.nextId = Math.max(start, ROOT_INODE_ID + 1);
     if (this.nextId > end) this.status = PartitionStatus.ReadOnly;
+  }
+
+  /** Call before changing any field of `inode` (copy-on-write for a streaming snapshot). */
+  beforeInodeChange(inode: Inode): void {
+    const guard = this.guard;
+    if (guard !== null && inode.snapshotEpoch !== guard.epoch) guard.preserveInode(this, inode);
+  }
+
+  /** Call before adding or removing an entry of `dirId`. */
+  private beforeDirChange(dirId: InodeId): void {
+    const guard = this.guard;
+    if (guard === null) return;
+    const dir = this.dirs.get(dirId);
+    if (dir !== undefined && dir.snapshotEpoch !== guard.epoch) guard.preserveDir(this, dirId, dir);
+  }
+
+  /** Registers a new inode; one created after a snapshot began is not part of it. */
+  private addInode(inode: Inode): void {
+    if (this.guard !== null) inode.snapshotEpoch = this.guard.epoch;
+    this.inodes.set(inode.inodeId, inode);
   }
 
   owns(inodeId: InodeId): boolean {
@@ -124,7 +158,7 @@ export class Partition {
     }
     if (this.inodes.has(ROOT_INODE_ID)) return status(MetaStatusCode.EXIST);
     const root = new Inode(this.fsId, ROOT_INODE_ID, FileType.Directory, op.mode, op.uid, op.gid, op.time, []);
-    this.inodes.set(ROOT_INODE_ID, root);
+    this.addInode(root);
     return { status: MetaStatusCode.OK, inode: attrOf(root) };
   }
 
@@ -158,7 +192,7 @@ export class Partition {
     }
     if (op.xattrs !== undefined && op.xattrs.size > 0) inode.xattrs = copyXattrs(op.xattrs);
     assert(!this.inodes.has(id), 'allocated id is fresh');
-    this.inodes.set(id, inode);
+    this.addInode(inode);
     return { status: MetaStatusCode.OK, inode: attrOf(inode) };
   }
 
@@ -171,6 +205,7 @@ export class Partition {
     const check = checkUpdate(op, inode);
     if (check !== MetaStatusCode.OK) return status(check);
     // Everything is valid: apply.
+    this.beforeInodeChange(inode);
     if (op.mode !== undefined) inode.mode = op.mode;
     if (op.uid !== undefined) inode.uid = op.uid;
     if (op.gid !== undefined) inode.gid = op.gid;
@@ -206,6 +241,7 @@ export class Partition {
     if (inode.nlink > 0) return status(MetaStatusCode.PARAM_ERROR);
     if (inode.openCount > 0) return status(MetaStatusCode.FS_BUSY);
     if ((this.dirs.get(op.inodeId)?.size ?? 0) > 0) return status(MetaStatusCode.NOT_EMPTY);
+    this.beforeInodeChange(inode);
     this.inodes.delete(op.inodeId);
     this.toDelete.delete(op.inodeId);
     return OK;
@@ -215,6 +251,7 @@ export class Partition {
   changeNlink(inode: Inode, delta: number, time: Timespec): void {
     const next = inode.nlink + delta;
     assert(next >= 0, 'nlink stays non-negative');
+    this.beforeInodeChange(inode);
     inode.nlink = next;
     inode.ctimeSec = time.sec;
     inode.ctimeNsec = time.nsec;
@@ -240,6 +277,7 @@ export class Partition {
       const existing = inode.chunks?.get(a.chunkIndex)?.length ?? 0;
       if (existing + op.appends.length > CHUNK_INFOS_PER_CHUNK_MAX) return status(MetaStatusCode.NO_SPACE);
     }
+    this.beforeInodeChange(inode);
     for (const a of op.appends) {
       inode.chunks ??= new Map();
       let list = inode.chunks.get(a.chunkIndex);
@@ -271,6 +309,7 @@ export class Partition {
     const unchanged =
       current.length === op.expected.length && current.every((c, i) => sameChunkInfo(c, op.expected[i]!));
     if (!unchanged) return status(MetaStatusCode.VERSION_MISMATCH);
+    this.beforeInodeChange(inode);
     if (op.replacement.length === 0) {
       inode.chunks?.delete(op.chunkIndex);
       if (inode.chunks?.size === 0) inode.chunks = null;
@@ -353,9 +392,12 @@ export class Partition {
 
   /** Inserts or replaces a dentry (no parent update). */
   putDentry(dentry: Dentry): Dentry | undefined {
+    this.beforeDirChange(dentry.parentId);
     let dir = this.dirs.get(dentry.parentId);
     if (dir === undefined) {
       dir = new DirIndex();
+      // A directory index made after a snapshot began is not part of it.
+      if (this.guard !== null) dir.snapshotEpoch = this.guard.epoch;
       this.dirs.set(dentry.parentId, dir);
     }
     const old = dir.set(dentry);
@@ -367,6 +409,7 @@ export class Partition {
   removeDentry(parentId: InodeId, name: string): Dentry | undefined {
     const dir = this.dirs.get(parentId);
     if (dir === undefined) return undefined;
+    this.beforeDirChange(parentId);
     const old = dir.delete(name);
     if (old !== undefined) this.dentryCount -= 1;
     if (dir.size === 0) this.dirs.delete(parentId);
@@ -376,6 +419,7 @@ export class Partition {
   /** A directory gained or lost a name: its mtime/ctime, and nlink for a subdirectory. */
   touchParent(parent: Inode, nlinkDelta: number, time: Timespec): void {
     assert(parent.type === FileType.Directory, 'parent is a directory');
+    this.beforeInodeChange(parent);
     // A live directory keeps nlink >= 2 even if a client's nlink deltas disagreed with its entries.
     if (nlinkDelta !== 0) parent.nlink = Math.max(2, parent.nlink + nlinkDelta);
     parent.mtimeSec = parent.ctimeSec = time.sec;

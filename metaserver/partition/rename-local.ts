@@ -83,6 +83,7 @@ export function renameLocal(sm: CopysetStateMachine, index: number, srcPart: Par
   if (moved !== undefined) {
     const movedPart = sm.partitionOf(op.fsId, src.inodeId)!;
     movedPart.appliedIndex = index;
+    movedPart.beforeInodeChange(moved);
     if (parentChanges) {
       const i = moved.parents.indexOf(op.srcParentId);
       if (i >= 0) moved.parents.splice(i, 1);
@@ -96,6 +97,7 @@ export function renameLocal(sm: CopysetStateMachine, index: number, srcPart: Par
     targetPart.appliedIndex = index;
     const target = targetPart.inodes.get(dst.inodeId);
     if (target !== undefined) {
+      targetPart.beforeInodeChange(target);
       const i = target.parents.indexOf(op.dstParentId);
       if (i >= 0) target.parents.splice(i, 1);
       // A replaced directory loses its name and its "." link; a file loses one link.

@@ -1,26 +1,25 @@
 /**
  * Snapshot of a whole copyset: a sequence of frames `[u32 LE length][record]`
- * cut into chunks of about CHUNK_BYTES. Records: a header (magic, format
- * version, applied index), then per partition its meta record followed by
- * batches of inodes, dentries (directory by directory, in name order), the
- * to-delete set, pending transactions and transaction records, and an end
- * record with totals that restore verifies. Restore rebuilds exactly the
- * same state, including the iteration order of every map.
- *
- * The encoding is taken synchronously when `encodeSnapshot` is called, so
- * entries applied while the chunks are being sent cannot tear it.
+ * cut into chunks of about SNAPSHOT_CHUNK_BYTES. Records: a header (magic,
+ * format version, applied index); per partition its meta record, its
+ * to-delete set, pending transactions and transaction records; then batches
+ * of inodes and of dentries (a directory's in name order), each naming its
+ * partition, in any order; and an end record with totals that restore
+ * verifies. Restore rebuilds the same state; with no change during
+ * encoding, also the same iteration order of every map.
  */
 import { assert } from '../../src/common/assert.js';
 import { CorruptionError } from '../../src/common/errors.js';
 import { ByteReader, ByteWriter } from './binary-codec.js';
 import { CopysetStateMachine } from './copyset-state-machine.js';
 import type { DentryKey, TxInodeChange, TxWrite } from './ops.js';
-import { Partition } from './partition.js';
+import type { DirIndex } from './dir-index.js';
+import { Partition, type SnapshotGuard } from './partition.js';
 import type { PendingTx } from './tx-table.js';
 import { Dentry, FileType, Inode, PartitionStatus, isFileType, type ChunkInfo } from './types.js';
 
 const MAGIC = 'curvefs-copyset-snapshot';
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 const BATCH = 512;
 const FRAME_BYTES_MAX = 64 * 1024 * 1024;
@@ -36,97 +35,232 @@ enum Kind {
   End = 8,
 }
 
-/** Encodes the copyset now; returns the chunks. */
-export function encodeSnapshot(sm: CopysetStateMachine): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  const out = new ByteWriter(SNAPSHOT_CHUNK_BYTES + 64 * 1024);
-  const frame = new ByteWriter();
-  const emit = (): void => {
-    const payload = frame.take();
-    const header = new Uint8Array(4);
-    new DataView(header.buffer).setUint32(0, payload.byteLength, true);
-    out.raw(header);
-    out.raw(payload);
-    if (out.byteLength >= SNAPSHOT_CHUNK_BYTES) chunks.push(out.take());
-  };
-  frame.uint(Kind.Header);
-  frame.string(MAGIC);
-  frame.uint(FORMAT_VERSION);
-  frame.uint(sm.appliedIndex);
-  emit();
-  let inodeTotal = 0;
-  let dentryTotal = 0;
-  const partitions = sm.allPartitions();
-  for (const p of partitions) {
-    frame.uint(Kind.Partition);
-    for (const n of [p.fsId, p.partitionId, p.start, p.end, p.nextId, p.status, p.appliedIndex]) frame.uint(n);
-    emit();
-    let batch: Inode[] = [];
-    const flushInodes = (): void => {
-      frame.uint(Kind.Inodes);
-      frame.uint(batch.length);
-      for (const inode of batch) writeInode(frame, inode);
-      emit();
+/** Epochs of snapshot sessions, process-wide so a mark never matches a later session by accident. */
+let lastEpoch = 0;
+
+interface PartitionPlan {
+  readonly p: Partition;
+  /** Inode ids and directory ids as they were when the snapshot began (insertion order). */
+  readonly inodeIds: number[];
+  readonly dirIds: number[];
+  inodeCursor: number;
+  dirCursor: number;
+}
+
+/**
+ * One snapshot being encoded. The small parts (partition metadata, the
+ * to-delete sets, transactions) are encoded when it begins; inodes and
+ * directories are encoded lazily, chunk by chunk, so a large copyset does
+ * not stall the event loop (and with it Raft heartbeats). Copy-on-write
+ * keeps the image at the moment it began: before an inode or a directory
+ * not yet encoded changes, the partition's guard hands it here and it is
+ * encoded as it was (Partition.beforeInodeChange / beforeDirChange). Inodes
+ * and directory indexes made after the start carry this session's epoch
+ * and are left out.
+ */
+export interface SnapshotSessionOptions {
+  /** A chunk is cut once it holds this many bytes (default SNAPSHOT_CHUNK_BYTES). */
+  readonly chunkBytes?: number;
+  /** Inodes or dentries per record (default 512). */
+  readonly batchSize?: number;
+}
+
+export class SnapshotSession implements SnapshotGuard {
+  readonly epoch = ++lastEpoch;
+  private readonly chunkBytes: number;
+  private readonly batchSize: number;
+  private readonly out: ByteWriter;
+  private readonly frame = new ByteWriter();
+  private readonly chunks: Uint8Array[] = [];
+  private readonly plans: PartitionPlan[] = [];
+  private planIndex = 0;
+  private readonly totals: { partitions: number; inodes: number; dentries: number };
+  private isEnded = false;
+
+  constructor(sm: CopysetStateMachine, options: SnapshotSessionOptions = {}) {
+    this.chunkBytes = options.chunkBytes ?? SNAPSHOT_CHUNK_BYTES;
+    this.batchSize = options.batchSize ?? BATCH;
+    assert(this.chunkBytes > 0 && this.batchSize > 0, 'positive chunk and batch sizes');
+    this.out = new ByteWriter(this.chunkBytes + 64 * 1024);
+    this.frame.uint(Kind.Header);
+    this.frame.string(MAGIC);
+    this.frame.uint(FORMAT_VERSION);
+    this.frame.uint(sm.appliedIndex);
+    this.emit();
+    const partitions = sm.allPartitions();
+    this.totals = { partitions: partitions.length, inodes: 0, dentries: 0 };
+    for (const p of partitions) {
+      // An older session still attached (never drained): finish it in memory, it stays valid.
+      if (p.guard !== null) p.guard.preservePartition(p);
+      this.encodeEager(p);
+      this.plans.push({ p, inodeIds: [...p.inodes.keys()], dirIds: [...p.dirs.keys()], inodeCursor: 0, dirCursor: 0 });
+      this.totals.inodes += p.inodes.size;
+      this.totals.dentries += p.dentryCount;
+      p.guard = this;
+    }
+  }
+
+  /** The next chunk, or undefined when the image is complete (the guards are then released). */
+  next(): Uint8Array | undefined {
+    while (this.chunks.length === 0 && !this.isEnded) this.encodeSome();
+    return this.chunks.shift();
+  }
+
+  /** Encodes everything now (tests, small copysets). */
+  drain(): Uint8Array[] {
+    const all: Uint8Array[] = [];
+    for (let chunk = this.next(); chunk !== undefined; chunk = this.next()) all.push(chunk);
+    return all;
+  }
+
+  /** Detaches from the partitions; the image is abandoned unless already drained. */
+  release(): void {
+    for (const plan of this.plans) if (plan.p.guard === this) plan.p.guard = null;
+  }
+
+  preserveInode(p: Partition, inode: Inode): void {
+    assert(p.guard === this && inode.snapshotEpoch !== this.epoch, 'preserving an inode this session still needs');
+    this.encodeInodes(p, [inode]);
+  }
+
+  preserveDir(p: Partition, dirId: number, dir: DirIndex): void {
+    assert(p.guard === this && dir.snapshotEpoch !== this.epoch, 'preserving a directory this session still needs');
+    this.encodeDir(p, dirId, dir);
+  }
+
+  preservePartition(p: Partition): void {
+    const plan = this.plans.find((x) => x.p === p);
+    assert(plan !== undefined, 'a guarded partition has a plan');
+    while (this.encodePlanStep(plan)) {
+      // bounded: each step advances a cursor
+    }
+    if (p.guard === this) p.guard = null;
+  }
+
+  private encodeEager(p: Partition): void {
+    this.frame.uint(Kind.Partition);
+    for (const n of [p.fsId, p.partitionId, p.start, p.end, p.nextId, p.status, p.appliedIndex]) this.frame.uint(n);
+    this.emit();
+    this.frame.uint(Kind.ToDelete);
+    this.frame.uint(p.partitionId);
+    this.frame.uint(p.toDelete.size);
+    for (const [id, dtime] of p.toDelete) {
+      this.frame.uint(id);
+      this.frame.int(dtime);
+    }
+    this.emit();
+    for (const tx of p.tx.pending.values()) {
+      this.frame.uint(Kind.Pending);
+      this.frame.uint(p.partitionId);
+      writePending(this.frame, tx);
+      this.emit();
+    }
+    this.frame.uint(Kind.Records);
+    this.frame.uint(p.partitionId);
+    this.frame.uint(p.tx.records.size);
+    for (const [startTs, rec] of p.tx.records) {
+      this.frame.uint(startTs);
+      this.frame.uint(rec.commitTs);
+      this.frame.uint(rec.atMs);
+      this.frame.uint(rec.secondaries.length);
+      for (const x of rec.secondaries) this.frame.uint(x);
+    }
+    this.emit();
+  }
+
+  /** Advances the lazy part by about one batch. */
+  private encodeSome(): void {
+    const plan = this.plans[this.planIndex];
+    if (plan === undefined) {
+      this.frame.uint(Kind.End);
+      this.frame.uint(this.totals.partitions);
+      this.frame.uint(this.totals.inodes);
+      this.frame.uint(this.totals.dentries);
+      this.emit();
+      if (this.out.byteLength > 0) this.chunks.push(this.out.take());
+      this.isEnded = true;
+      this.release();
+      return;
+    }
+    if (!this.encodePlanStep(plan)) {
+      if (plan.p.guard === this) plan.p.guard = null;
+      this.planIndex += 1;
+    }
+  }
+
+  /** Encodes up to one batch of a partition's remaining inodes or directories; false when none remain. */
+  private encodePlanStep(plan: PartitionPlan): boolean {
+    const { p } = plan;
+    if (plan.inodeCursor < plan.inodeIds.length) {
+      const batch: Inode[] = [];
+      while (plan.inodeCursor < plan.inodeIds.length && batch.length < this.batchSize) {
+        const inode = p.inodes.get(plan.inodeIds[plan.inodeCursor++]!);
+        // Gone (preserved before its deletion) or already preserved: skip.
+        if (inode !== undefined && inode.snapshotEpoch !== this.epoch) batch.push(inode);
+      }
+      if (batch.length > 0) this.encodeInodes(p, batch);
+      return true;
+    }
+    if (plan.dirCursor < plan.dirIds.length) {
+      for (let n = 0; n < Math.max(1, this.batchSize >> 5) && plan.dirCursor < plan.dirIds.length; n++) {
+        const dirId = plan.dirIds[plan.dirCursor++]!;
+        const dir = p.dirs.get(dirId);
+        if (dir !== undefined && dir.snapshotEpoch !== this.epoch) this.encodeDir(p, dirId, dir);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private encodeInodes(p: Partition, inodes: readonly Inode[]): void {
+    this.frame.uint(Kind.Inodes);
+    this.frame.uint(p.partitionId);
+    this.frame.uint(inodes.length);
+    for (const inode of inodes) {
+      writeInode(this.frame, inode);
+      inode.snapshotEpoch = this.epoch;
+    }
+    this.emit();
+  }
+
+  private encodeDir(p: Partition, dirId: number, dir: DirIndex): void {
+    let batch: Dentry[] = [];
+    const flush = (): void => {
+      this.frame.uint(Kind.Dentries);
+      this.frame.uint(p.partitionId);
+      this.frame.uint(batch.length);
+      for (const d of batch) {
+        assert(d.parentId === dirId, 'entries of one directory');
+        this.frame.uint(d.parentId);
+        this.frame.string(d.name);
+        this.frame.uint(d.inodeId);
+        this.frame.uint(d.type);
+        this.frame.uint(d.commitTs);
+      }
+      this.emit();
       batch = [];
     };
-    for (const inode of p.inodes.values()) {
-      batch.push(inode);
-      if (batch.length === BATCH) flushInodes();
+    for (const d of dir.entries()) {
+      batch.push(d);
+      if (batch.length === this.batchSize) flush();
     }
-    if (batch.length > 0) flushInodes();
-    inodeTotal += p.inodes.size;
-    let dentries: Dentry[] = [];
-    const flushDentries = (): void => {
-      frame.uint(Kind.Dentries);
-      frame.uint(dentries.length);
-      for (const d of dentries) {
-        frame.uint(d.parentId);
-        frame.string(d.name);
-        frame.uint(d.inodeId);
-        frame.uint(d.type);
-        frame.uint(d.commitTs);
-      }
-      emit();
-      dentries = [];
-    };
-    for (const dir of p.dirs.values()) {
-      for (const d of dir.entries()) {
-        dentries.push(d);
-        if (dentries.length === BATCH) flushDentries();
-      }
-    }
-    if (dentries.length > 0) flushDentries();
-    dentryTotal += p.dentryCount;
-    frame.uint(Kind.ToDelete);
-    frame.uint(p.toDelete.size);
-    for (const [id, dtime] of p.toDelete) {
-      frame.uint(id);
-      frame.int(dtime);
-    }
-    emit();
-    for (const tx of p.tx.pending.values()) {
-      frame.uint(Kind.Pending);
-      writePending(frame, tx);
-      emit();
-    }
-    frame.uint(Kind.Records);
-    frame.uint(p.tx.records.size);
-    for (const [startTs, rec] of p.tx.records) {
-      frame.uint(startTs);
-      frame.uint(rec.commitTs);
-      frame.uint(rec.atMs);
-      frame.uint(rec.secondaries.length);
-      for (const s of rec.secondaries) frame.uint(s);
-    }
-    emit();
+    if (batch.length > 0) flush();
+    dir.snapshotEpoch = this.epoch;
   }
-  frame.uint(Kind.End);
-  frame.uint(partitions.length);
-  frame.uint(inodeTotal);
-  frame.uint(dentryTotal);
-  emit();
-  if (out.byteLength > 0) chunks.push(out.take());
-  return chunks;
+
+  private emit(): void {
+    const payload = this.frame.take();
+    const header = new Uint8Array(4);
+    new DataView(header.buffer).setUint32(0, payload.byteLength, true);
+    this.out.raw(header);
+    this.out.raw(payload);
+    if (this.out.byteLength >= this.chunkBytes) this.chunks.push(this.out.take());
+  }
+}
+
+/** Encodes the copyset now, in one go; returns the chunks. */
+export function encodeSnapshot(sm: CopysetStateMachine): Uint8Array[] {
+  return new SnapshotSession(sm).drain();
 }
 
 /** Rebuilds a copyset from snapshot chunks (any chunking). Throws CorruptionError on bad input. */
@@ -139,8 +273,8 @@ export async function decodeSnapshot(chunks: AsyncIterable<Uint8Array> | Iterabl
 class SnapshotDecoder {
   private pendingBytes: Uint8Array = new Uint8Array(0);
   private sm: CopysetStateMachine | undefined;
-  private current: Partition | undefined;
-  private pendingTxs: PendingTx[] = [];
+  /** Pending transactions by partition, restored (with their locks) at the end. */
+  private readonly pendingTxs = new Map<Partition, PendingTx[]>();
   private ended = false;
   private counts = { partitions: 0, inodes: 0, dentries: 0 };
 
@@ -184,7 +318,6 @@ class SnapshotDecoder {
         break;
       }
       case Kind.Partition: {
-        this.closePartition();
         const [fsId, partitionId, start, end, nextId, status, appliedIndex] = Array.from({ length: 7 }, () => r.uint());
         if (start! > end! || this.sm!.partition(partitionId!) !== undefined) throw new CorruptionError('snapshot: bad partition');
         if (status! < PartitionStatus.ReadWrite || status! > PartitionStatus.Deleting) throw new CorruptionError('snapshot: bad status');
@@ -193,23 +326,23 @@ class SnapshotDecoder {
         p.status = status!;
         p.appliedIndex = appliedIndex!;
         this.sm!.addPartition(p);
-        this.current = p;
+        this.pendingTxs.set(p, []);
         this.counts.partitions += 1;
         break;
       }
       case Kind.Inodes: {
-        const p = this.partitionOrThrow();
+        const p = this.partitionOf(r);
         const n = r.count();
         for (let i = 0; i < n; i++) {
           const inode = readInode(r, p.fsId);
-          if (p.inodes.has(inode.inodeId)) throw new CorruptionError('snapshot: duplicate inode');
+          if (!p.owns(inode.inodeId) || p.inodes.has(inode.inodeId)) throw new CorruptionError('snapshot: bad or duplicate inode');
           p.inodes.set(inode.inodeId, inode);
         }
         this.counts.inodes += n;
         break;
       }
       case Kind.Dentries: {
-        const p = this.partitionOrThrow();
+        const p = this.partitionOf(r);
         const n = r.count();
         for (let i = 0; i < n; i++) {
           const parentId = r.uint();
@@ -217,23 +350,24 @@ class SnapshotDecoder {
           const inodeId = r.uint();
           const type = fileTypeOf(r.uint());
           const d = new Dentry(parentId, name, inodeId, type, r.uint());
-          if (p.putDentry(d) !== undefined) throw new CorruptionError('snapshot: duplicate dentry');
+          if (!p.owns(parentId) || p.putDentry(d) !== undefined) throw new CorruptionError('snapshot: bad or duplicate dentry');
         }
         this.counts.dentries += n;
         break;
       }
       case Kind.ToDelete: {
-        const p = this.partitionOrThrow();
+        const p = this.partitionOf(r);
         const n = r.count();
         for (let i = 0; i < n; i++) p.toDelete.set(r.uint(), r.int());
         break;
       }
-      case Kind.Pending:
-        this.partitionOrThrow();
-        this.pendingTxs.push(readPending(r));
+      case Kind.Pending: {
+        const p = this.partitionOf(r);
+        this.pendingTxs.get(p)!.push(readPending(r));
         break;
+      }
       case Kind.Records: {
-        const p = this.partitionOrThrow();
+        const p = this.partitionOf(r);
         const n = r.count();
         for (let i = 0; i < n; i++) {
           const startTs = r.uint();
@@ -244,7 +378,7 @@ class SnapshotDecoder {
         break;
       }
       case Kind.End: {
-        this.closePartition();
+        for (const [p, txs] of this.pendingTxs) p.tx.restorePending(txs);
         const expected = { partitions: r.uint(), inodes: r.uint(), dentries: r.uint() };
         if (JSON.stringify(expected) !== JSON.stringify(this.counts)) throw new CorruptionError('snapshot: totals differ');
         this.ended = true;
@@ -256,16 +390,11 @@ class SnapshotDecoder {
     if (r.remaining !== 0) throw new CorruptionError('snapshot: trailing bytes in a record');
   }
 
-  private partitionOrThrow(): Partition {
-    if (this.current === undefined) throw new CorruptionError('snapshot: record outside a partition');
-    return this.current;
-  }
-
-  private closePartition(): void {
-    if (this.current === undefined) return;
-    this.current.tx.restorePending(this.pendingTxs);
-    this.pendingTxs = [];
-    this.current = undefined;
+  /** The partition a record names (declared earlier by its Partition record). */
+  private partitionOf(r: ByteReader): Partition {
+    const p = this.sm!.partition(r.uint());
+    if (p === undefined) throw new CorruptionError('snapshot: record for an undeclared partition');
+    return p;
   }
 }
 
@@ -419,13 +548,17 @@ function readPending(r: ByteReader): PendingTx {
 
 /**
  * The copyset's snapshot as the chunked async iterable the Raft driver
- * streams. Encoded here, synchronously, not when iteration starts (a
- * generator body would run only at the first next(), after more applies):
- * the image is the state at the moment of the call.
+ * streams: the image is the state at the moment of this call (copy-on-write
+ * keeps it while later entries apply); encoding happens as chunks are
+ * pulled. Breaking off the iteration releases the session.
  */
 export function snapshotChunks(sm: CopysetStateMachine): AsyncIterable<Uint8Array> {
-  const chunks = encodeSnapshot(sm);
+  const session = new SnapshotSession(sm);
   return (async function* () {
-    yield* chunks;
+    try {
+      for (let chunk = session.next(); chunk !== undefined; chunk = session.next()) yield chunk;
+    } finally {
+      session.release();
+    }
   })();
 }

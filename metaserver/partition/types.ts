@@ -79,6 +79,11 @@ export class Inode {
   parents: InodeId[];
   /** chunk index → ranges in append order (newest last); null until the first write. */
   chunks: Map<number, ChunkInfo[]> | null = null;
+  /**
+   * The snapshot session that already holds this inode (or that it is too
+   * new for): a copy-on-write mark, never replicated (snapshot-codec.ts).
+   */
+  snapshotEpoch = 0;
 
   constructor(
     readonly fsId: FsId,

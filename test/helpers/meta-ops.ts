@@ -11,7 +11,7 @@ import {
   type OpResult,
   type UpdateInodeOp,
 } from '../../metaserver/partition/ops.js';
-import { FileType, ROOT_INODE_ID, type InodeId, type Timespec } from '../../metaserver/partition/types.js';
+import { FileType, ROOT_INODE_ID, attrOf, type InodeId, type Timespec } from '../../metaserver/partition/types.js';
 import { PARTITION_ID_COUNT } from '../../metaserver/partition/limits.js';
 
 export const FS_ID = 7;
@@ -159,3 +159,29 @@ export class MetaHarness {
 }
 
 export { FileType, OpType, ROOT_INODE_ID, XattrSetMode };
+
+/**
+ * A canonical, order-independent picture of a copyset's replicated state
+ * (everything a snapshot must carry), for comparing two machines.
+ */
+export function dumpState(sm: CopysetStateMachine): unknown {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  return {
+    appliedIndex: sm.appliedIndex,
+    partitions: sm.allPartitions().map((p) => ({
+      info: p.info(),
+      inodes: [...p.inodes.values()]
+        .sort((a, b) => a.inodeId - b.inodeId)
+        .map((i) => ({
+          ...attrOf(i),
+          xattrs: [...(i.xattrs ?? [])].map(([k, v]) => [k, hex(v)]).sort(),
+          chunks: [...(i.chunks ?? [])].sort((a, b) => a[0] - b[0]),
+        })),
+      dirs: [...p.dirs.entries()].sort((a, b) => a[0] - b[0]).map(([id, dir]) => [id, [...dir.entries()].map((d) => ({ ...d }))]),
+      toDelete: [...p.toDelete],
+      pending: [...p.tx.pending.values()].sort((a, b) => a.startTs - b.startTs),
+      records: [...p.tx.records].sort((a, b) => a[0] - b[0]),
+      locks: p.tx.lockCount(),
+    })),
+  };
+}

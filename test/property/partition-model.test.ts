@@ -17,10 +17,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MetaStatusCode as S } from '../../src/common/meta-status.js';
 import { checkName } from '../../metaserver/partition/limits.js';
-import { decodeSnapshot, encodeSnapshot } from '../../metaserver/partition/snapshot-codec.js';
+import { decodeSnapshot, encodeSnapshot, SnapshotSession } from '../../metaserver/partition/snapshot-codec.js';
 import { TxStatus } from '../../metaserver/partition/partition-tx.js';
 import type { OpResult, PrewriteRenameOp, TxInodeChange, TxLockInfo, TxWrite } from '../../metaserver/partition/ops.js';
-import { FS_ID, FileType, MetaHarness, OpType, ROOT_INODE_ID, XattrSetMode } from '../helpers/meta-ops.js';
+import { FS_ID, FileType, MetaHarness, OpType, ROOT_INODE_ID, XattrSetMode, dumpState } from '../helpers/meta-ops.js';
 
 const PARTITIONS = 3;
 const NAMES = ['a', 'b', 'c', 'd', 'é', 'x'.repeat(256), 'a/b'];
@@ -429,6 +429,39 @@ test('random file-system operations agree with a reference tree, and snapshots r
       world.run({ kind: 'make', dir: 0, name: 0, isDir: true, part: 2 });
       world.check(pageSize);
     }),
+    { numRuns: 300, includeErrorInReport: true },
+  );
+});
+
+test('a snapshot streamed while operations continue is the state at its start (copy-on-write)', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(stepArb, { minLength: 5, maxLength: 60, size: 'max' }),
+      fc.array(stepArb, { minLength: 1, maxLength: 60, size: 'max' }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.boolean(),
+      async (before, during, batchSize, deletePartition) => {
+        const world = new World();
+        for (const step of before) world.run(step);
+        const expected = dumpState(world.h.sm);
+        const session = new SnapshotSession(world.h.sm, { chunkBytes: 64, batchSize });
+        const chunks: Uint8Array[] = [];
+        // One chunk, one operation, alternately; the rest of the image after the operations.
+        for (const step of during) {
+          const chunk = session.next();
+          if (chunk !== undefined) chunks.push(chunk);
+          world.run(step);
+        }
+        if (deletePartition) {
+          // A partition dropped mid-stream is still in the image.
+          assert.equal(world.h.apply({ type: OpType.DeletePartition, partitionId: 3 }).status, S.OK);
+        }
+        chunks.push(...session.drain());
+        const restored = await decodeSnapshot(chunks);
+        assert.deepEqual(dumpState(restored), expected);
+        if (!deletePartition) world.check(3);
+      },
+    ),
     { numRuns: 300, includeErrorInReport: true },
   );
 });
