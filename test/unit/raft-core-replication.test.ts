@@ -188,3 +188,31 @@ test('a follower that lost unsynced entries in a crash is repaired by the leader
   assert.equal(net.peer('c').node.raft.raftLog.lastIndex(), net.peer('a').node.raft.raftLog.lastIndex());
   assert.deepEqual(net.appliedData('c'), ['after-restart']);
 });
+
+test('maxUncommittedEntriesSize: the leader drops proposals beyond the uncommitted budget', () => {
+  const net = new TestNetwork(['a', 'b', 'c'], { maxUncommittedEntriesSize: 100 });
+  net.elect('a');
+  net.isolate('a');
+  const a = net.peer('a').node;
+  const results = [];
+  for (let i = 0; i < 5; i++) results.push(a.propose(bytes('x'.repeat(40))));
+  // The first proposal is always accepted; then 40+40 = 80 fits, 120 does not.
+  assert.deepEqual(results, ['ok', 'ok', 'proposal-dropped', 'proposal-dropped', 'proposal-dropped']);
+  net.recover();
+  net.tickAll(3);
+  // Once committed, the budget is free again.
+  assert.equal(a.propose(bytes('x'.repeat(40))), 'ok');
+});
+
+test('reportUnreachable moves a replicating follower back to probing', () => {
+  const net = new TestNetwork(['a', 'b', 'c']);
+  net.elect('a');
+  const pr = net.peer('a').node.raft.trk.progress.get('b')!;
+  assert.equal(pr.state, ProgressState.Replicate);
+  net.peer('a').node.reportUnreachable('b');
+  assert.equal(pr.state, ProgressState.Probe);
+  net.peer('a').node.propose(bytes('y'));
+  net.stabilize();
+  assert.equal(pr.state, ProgressState.Replicate);
+  assert.deepEqual(net.appliedData('b'), ['y']);
+});

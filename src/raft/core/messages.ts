@@ -69,6 +69,12 @@ export interface Message {
   readonly context: Uint8Array;
 }
 
+/** A message whose type is known to be T (narrowed by a switch on `type`). */
+export type MessageOf<T extends MessageType> = Message & { readonly type: T };
+
+/** The discriminated union of all message types, for exhaustive switches. */
+export type AnyMessage = { [T in MessageType]: MessageOf<T> }[MessageType];
+
 const EMPTY_BYTES = new Uint8Array(0);
 const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
