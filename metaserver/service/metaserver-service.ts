@@ -99,7 +99,7 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
         existing: r.dentry === undefined ? null : dentryToWire(r.dentry),
         lock: r.lock === undefined ? null : lockToWire(r.lock),
       })),
-    DeleteDentry: (req) => change(OpType.DeleteDentry, req),
+    DeleteDentry: (req) => change(OpType.DeleteDentry, req, lockReply),
     Rename: (req) =>
       change(OpType.Rename, req, (r) => ({ replacedInodeId: r.replacedInodeId ?? 0, lock: r.lock === undefined ? null : lockToWire(r.lock) })),
 
@@ -120,8 +120,8 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
         xattrs: r.xattrs.map((x) => ({ fsId: req.fsId, inodeId: x.inodeId, xattrs: xattrsToWire(x.xattrs) })),
       })),
     CreateInode: (req) => change(OpType.CreateInode, req, (r) => ({ inode: r.inode === undefined ? null : inodeToWire({ ...r.inode, xattrs: new Map(), chunks: new Map() }) })),
-    UpdateInode: (req) => change(OpType.UpdateInode, req, (r) => ({ version: r.version ?? 0 })),
-    DeleteInode: (req) => change(OpType.DeleteInode, req),
+    UpdateInode: (req) => change(OpType.UpdateInode, req, (r) => ({ version: r.version ?? 0, ...lockReply(r) })),
+    DeleteInode: (req) => change(OpType.DeleteInode, req, lockReply),
     CreateRootInode: (req) => change(OpType.CreateRootInode, req),
 
     // ---- chunk infos ----
@@ -220,6 +220,11 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
 function checkedAddress(address: string | undefined): string {
   if (address === undefined || !isAddress(address)) throw new BadPeerError(`bad peer address ${address}`);
   return address;
+}
+
+/** The lock in the way of a TX_LOCKED change, for the caller to resolve. */
+function lockReply(r: OpResult): Record<string, unknown> {
+  return { lock: r.lock === undefined ? null : lockToWire(r.lock) };
 }
 
 function peersReply(conf: { voters: readonly string[] }): Reply {

@@ -131,7 +131,9 @@ export interface DeleteDentryRequest extends RequestHeader {
   timeNs: number;
   expectedInodeId: number;
 }
-export type DeleteDentryResponse = AppliedReply;
+export interface DeleteDentryResponse extends AppliedReply {
+  lock: TxLock | null;
+}
 
 export interface GetInodeRequest extends RequestHeader {
   inodeId: number;
@@ -210,12 +212,15 @@ export interface UpdateInodeRequest extends RequestHeader {
 }
 export interface UpdateInodeResponse extends AppliedReply {
   version: number;
+  lock: TxLock | null;
 }
 
 export interface DeleteInodeRequest extends RequestHeader {
   inodeId: number;
 }
-export type DeleteInodeResponse = AppliedReply;
+export interface DeleteInodeResponse extends AppliedReply {
+  lock: TxLock | null;
+}
 
 export interface AppendChunkInfoRequest extends RequestHeader {
   inodeId: number;
