@@ -661,10 +661,42 @@ export class Vfs {
   /** open(2) of an existing file. Attributes are re-read (close-to-open, DESIGN §6). */
   open(caller: Caller, path: string, flags: number): Promise<Result<number>> {
     return this.run('open', async () => {
-      const found = await this.resolve(caller, path);
-      const attr = await this.freshAttrOf(found.inodeId);
-      return (await this.openAttr(caller, attr, flags, false)).fh;
+      return (await this.openAttr(caller, await this.openTarget(caller, path), flags, false)).fh;
     });
+  }
+
+  /**
+   * Fresh attributes of what `path` names now. A cached name whose inode is
+   * gone or has no links left was replaced or removed by another client
+   * (the atomic-save pattern: write a temporary file, rename it over): the
+   * name is looked up again once, so the open sees the new file at no extra
+   * cost in the common case.
+   */
+  private async openTarget(caller: Caller, path: string): Promise<InodeAttr> {
+    const { parent, name } = await this.resolveParentOrRoot(caller, path);
+    if (parent === null) return this.freshAttrOf(ROOT_INODE_ID);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const child = await this.lookupChild(caller, parent, name);
+      if (child === null) failWith(Errno.ENOENT);
+      const attr = await this.freshAttrOf(child.inodeId).catch((error: unknown) => {
+        if (error instanceof MetaError && error.status === MetaStatusCode.NOT_FOUND) return null;
+        throw error;
+      });
+      if (attr !== null && (attr.nlink > 0 || attempt === 1)) return attr;
+      this.cache.dropDentry(parent.inodeId, name);
+    }
+    return failWith(Errno.ENOENT);
+  }
+
+  /** Like resolveParent, but "/" has no parent (null). */
+  private async resolveParentOrRoot(caller: Caller, path: string): Promise<{ parent: InodeAttr | null; name: string }> {
+    const names = splitPath(path);
+    if (typeof names === 'number') failWith(names);
+    const name = names.pop();
+    if (name === undefined) return { parent: null, name: '' };
+    const parent = await this.walk(caller, names);
+    if (parent.type !== FileType.Directory) failWith(Errno.ENOTDIR);
+    return { parent, name };
   }
 
   /** open(2) with O_CREAT: creates the file unless it exists (EEXIST with O_EXCL). */

@@ -397,6 +397,18 @@ test('close-to-open between two clients; caches expire after their TTL', async (
   assert.equal((await stat(other, '/renamed')).mode, 0o100600);
 });
 
+test('open after another client renamed a new file over the name sees the new file at once', async () => {
+  const { vfs, another } = world(60_000);
+  const other = another();
+  await writeFile(vfs, '/doc', 'old');
+  assert.equal(await readFile(other, '/doc'), 'old', 'the other client caches the name');
+  await writeFile(vfs, '/doc.tmp', 'new and longer');
+  value(await vfs.rename(ROOT_CALLER, '/doc.tmp', '/doc'));
+  assert.equal(await readFile(other, '/doc'), 'new and longer', 'the replaced inode has no links: looked up again');
+  value(await vfs.unlink(ROOT_CALLER, '/doc'));
+  assert.equal(errnoOf(await other.open(ROOT_CALLER, '/doc', O_RDONLY)), Errno.ENOENT);
+});
+
 test('caches answer repeated lookups without metadata calls; own changes invalidate', async () => {
   const { vfs, meta } = world(60_000);
   value(await vfs.mkdir(ROOT_CALLER, '/c', 0o755));
