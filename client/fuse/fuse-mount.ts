@@ -16,6 +16,7 @@ import type { Vfs } from '../vfs/vfs.js';
 import { loadFuse, type FuseInstance } from './fuse-native-binding.js';
 import { FUSE_MOUNT_DEFAULTS, fuseNativeOptions, type FuseMountSettings } from './fuse-options.js';
 import { fuseOps, processCaller } from './fuse-ops.js';
+import { unmountMountPoint } from './umount.js';
 
 export interface FuseMountOptions extends Partial<FuseMountSettings> {
   readonly logger?: Logger;
@@ -57,7 +58,13 @@ async function checkMountable(mountPoint: string): Promise<void> {
   try {
     stat = await fs.promises.stat(mountPoint);
   } catch (error) {
-    throw new ConfigError('mountpoint', `${mountPoint} does not exist or cannot be reached (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTCONN') {
+      // A FUSE mount whose server died (kill -9): detach the corpse, then mount afresh.
+      await unmountMountPoint(mountPoint, { lazy: true });
+      return checkMountable(mountPoint);
+    }
+    throw new ConfigError('mountpoint', `${mountPoint} does not exist or cannot be reached (${code ?? 'error'})`);
   }
   if (!stat.isDirectory()) throw new ConfigError('mountpoint', `${mountPoint} is not a directory`);
   if (await isMountPoint(mountPoint)) throw new ConfigError('mountpoint', `${mountPoint} is busy: something is already mounted there`);

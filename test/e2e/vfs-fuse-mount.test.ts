@@ -263,3 +263,15 @@ test('curvefs umount from outside: the serving process notices, releases and exi
   assert.equal(exit.code, 0, child.outputTail());
   assert.equal(await isMounted(mnt), false);
 });
+
+test('a mount whose server was killed (SIGKILL) is mounted again on the same path', async () => {
+  child = await startChild();
+  await waitForMount(mnt, MOUNT_TIMEOUT_MS);
+  await fs.promises.writeFile(`${mnt}/before-kill`, 'x');
+  await child.kill();
+  // The corpse stays in the mount table; the next mount must clear it itself.
+  child = await startChild();
+  await waitForMount(mnt, MOUNT_TIMEOUT_MS);
+  await fs.promises.writeFile(`${mnt}/after-kill`, 'y');
+  assert.equal(await fs.promises.readFile(`${mnt}/after-kill`, 'utf8'), 'y');
+});
