@@ -110,6 +110,14 @@ test('rename, chmod and unlink on A are seen on B within the cache TTL', async (
   process.stdout.write(`# seen on the other mount after: rename ${renameMs.toFixed(0)} ms, chmod ${chmodMs.toFixed(0)} ms, unlink ${unlinkMs.toFixed(0)} ms\n`);
 });
 
+test('atomic save on A (write a temporary file, rename it over): an open on B sees the new file', async () => {
+  await fs.promises.writeFile(path.join(a, 'doc.txt'), 'version one');
+  assert.equal(await fs.promises.readFile(path.join(b, 'doc.txt'), 'utf8'), 'version one');
+  await fs.promises.writeFile(path.join(a, 'doc.txt.tmp'), 'version two, which is longer');
+  await fs.promises.rename(path.join(a, 'doc.txt.tmp'), path.join(a, 'doc.txt'));
+  assert.equal(await fs.promises.readFile(path.join(b, 'doc.txt'), 'utf8'), 'version two, which is longer');
+});
+
 test('O_EXCL is exclusive across mounts (lock files)', async () => {
   // B looks first, so its caches hold a negative entry for the name.
   assert.equal(await exists(path.join(b, 'index.lock')), false);
@@ -139,6 +147,22 @@ test('POSIX subset on real metadata: dirs, links, rename over file and empty dir
   assert.equal(await fs.promises.readFile(path.join(root, 'sl'), 'utf8'), 'one');
   await fs.promises.truncate(path.join(root, 'd2', 'g'), 1);
   assert.equal(await fs.promises.readFile(path.join(b, 'posix', 'd2', 'hard'), 'utf8'), 'o', 'through the hard link, on the other mount');
+});
+
+test('fsync then SIGKILL of the mount: the fsync\'d data is there after a remount', async () => {
+  const data = randomBytes(5 << 20);
+  const handle = await fs.promises.open(path.join(a, 'fsynced.bin'), 'w');
+  await handle.write(data, 0, data.length, 0);
+  await handle.sync();
+  // Kill the server while the descriptor is still open: no flush on close will come.
+  const killed = mounts.shift()!;
+  await killed.kill();
+  await handle.close().catch(() => undefined);
+  mounts.unshift(await startMount(a));
+  const read = await fs.promises.readFile(path.join(a, 'fsynced.bin'));
+  assert.equal(read.length, data.length);
+  assert.ok(read.equals(data));
+  assert.ok((await fs.promises.readFile(path.join(b, 'fsynced.bin'))).equals(data), 'and on the other mount');
 });
 
 test('a remount finds everything; SIGTERM unmounts both cleanly', async () => {
