@@ -23,6 +23,8 @@ import { metaServerService } from '../src/proto/index.js';
 import { CopysetManager } from './copyset/copyset-manager.js';
 import type { CopysetNodeOptions } from './copyset/copyset-node.js';
 import { MdsHeartbeat } from './heartbeat/mds-heartbeat.js';
+import { MdsTxLocator, NO_REMOTE_PARTITIONS } from './copyset/mds-tx-locator.js';
+import { TxSweeper, type TxLocator } from './copyset/tx-sweeper.js';
 import { metaServerHandlers } from './service/metaserver-service.js';
 import type { Logger } from '../src/common/log.js';
 
@@ -39,6 +41,11 @@ export interface MetaserverOptions {
   readonly tickMs?: number;
   readonly raft?: CopysetNodeOptions['raft'];
   readonly heartbeatIntervalMs?: number;
+  /** Rename-transaction sweeper: round interval and grace after a lock's ttl (defaults 10 s, 30 s). */
+  readonly txSweepIntervalMs?: number;
+  readonly txSweepGraceMs?: number;
+  /** Where partitions not led here live (default: through the MDS; none without MDS addresses). */
+  readonly txLocator?: TxLocator;
   readonly logger?: Logger;
 }
 
@@ -51,6 +58,7 @@ export interface Metaserver {
   readonly mds: readonly string[];
   /** Undefined without MDS addresses. */
   readonly heartbeat: MdsHeartbeat | undefined;
+  readonly txSweeper: TxSweeper;
   stop(): Promise<void>;
 }
 
@@ -102,6 +110,15 @@ export async function startMetaserver(options: MetaserverOptions): Promise<Metas
           ...(options.logger === undefined ? {} : { logger: options.logger }),
         });
   heartbeat?.start();
+  const locator = options.txLocator ?? (options.mds.length > 0 ? new MdsTxLocator(options.mds) : NO_REMOTE_PARTITIONS);
+  const txSweeper = new TxSweeper({
+    copysets,
+    locator,
+    ...(options.txSweepIntervalMs === undefined ? {} : { intervalMs: options.txSweepIntervalMs }),
+    ...(options.txSweepGraceMs === undefined ? {} : { graceMs: options.txSweepGraceMs }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  txSweeper.start();
   let isStopped = false;
   return {
     address,
@@ -110,9 +127,12 @@ export async function startMetaserver(options: MetaserverOptions): Promise<Metas
     zone: options.zone ?? 'zone1',
     mds: [...options.mds],
     heartbeat,
+    txSweeper,
     async stop() {
       if (isStopped) return;
       isStopped = true;
+      await txSweeper.stop();
+      if (locator instanceof MdsTxLocator) locator.close();
       await heartbeat?.stop();
       await server!.shutdown();
       await raftHost.close();
