@@ -49,7 +49,7 @@ export interface RaftConfig {
   readonly electionTick: number;
   /** Ticks between leader heartbeats. */
   readonly heartbeatTick: number;
-  /** The last applied index on restart (entries up to it are not handed out again). */
+  /** The last applied index on restart, at least the snapshot index (entries up to it are not handed out again). */
   readonly applied?: number;
   /** Bytes of entries per MsgApp (batching); at least one entry is always sent. */
   readonly maxSizePerMsg?: number;
