@@ -27,6 +27,8 @@ import { MdsTxLocator, NO_REMOTE_PARTITIONS } from './copyset/mds-tx-locator.js'
 import { TxSweeper, type TxLocator } from './copyset/tx-sweeper.js';
 import { metaServerHandlers } from './service/metaserver-service.js';
 import type { Logger } from '../src/common/log.js';
+import { Registry } from 'prom-client';
+import { countedHandlers, registerMetaserverMetrics } from './metaserver-metrics.js';
 
 export interface MetaserverOptions {
   /** "host:port" of the MetaServer service (the port must be fixed: peers derive the Raft port from it). */
@@ -47,6 +49,8 @@ export interface MetaserverOptions {
   /** Where partitions not led here live (default: through the MDS; none without MDS addresses). */
   readonly txLocator?: TxLocator;
   readonly logger?: Logger;
+  /** Metrics registry (default: a new one, read it from the handle). */
+  readonly registry?: Registry;
 }
 
 export interface Metaserver {
@@ -59,6 +63,7 @@ export interface Metaserver {
   /** Undefined without MDS addresses. */
   readonly heartbeat: MdsHeartbeat | undefined;
   readonly txSweeper: TxSweeper;
+  readonly registry: Registry;
   stop(): Promise<void>;
 }
 
@@ -86,16 +91,27 @@ export async function startMetaserver(options: MetaserverOptions): Promise<Metas
   const ticker = new IntervalTicker(options.tickMs ?? 100);
   const raftHost = new RaftHost(transport, ticker);
   const copysets = new CopysetManager(options.dataDir, raftHost, options.raft ?? {});
+  const locator = options.txLocator ?? (options.mds.length > 0 ? new MdsTxLocator(options.mds) : NO_REMOTE_PARTITIONS);
+  const txSweeper = new TxSweeper({
+    copysets,
+    locator,
+    ...(options.txSweepIntervalMs === undefined ? {} : { intervalMs: options.txSweepIntervalMs }),
+    ...(options.txSweepGraceMs === undefined ? {} : { graceMs: options.txSweepGraceMs }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  const registry = options.registry ?? new Registry();
+  const requests = registerMetaserverMetrics(registry, copysets, txSweeper);
   let server: RpcServer | undefined;
   try {
     await copysets.loadExisting();
     server = new RpcServer({ host, port, ...(options.logger === undefined ? {} : { logger: options.logger }) });
-    server.addService(metaServerService(), metaServerHandlers(copysets));
+    server.addService(metaServerService(), countedHandlers(metaServerHandlers(copysets), requests));
     const bound = await server.start();
     assert(bound === port, `service bound to ${bound}, asked ${port}`);
   } catch (error) {
     await server?.shutdown(0);
     await raftHost.close();
+    if (locator instanceof MdsTxLocator) locator.close();
     throw error;
   }
   const heartbeat =
@@ -110,14 +126,6 @@ export async function startMetaserver(options: MetaserverOptions): Promise<Metas
           ...(options.logger === undefined ? {} : { logger: options.logger }),
         });
   heartbeat?.start();
-  const locator = options.txLocator ?? (options.mds.length > 0 ? new MdsTxLocator(options.mds) : NO_REMOTE_PARTITIONS);
-  const txSweeper = new TxSweeper({
-    copysets,
-    locator,
-    ...(options.txSweepIntervalMs === undefined ? {} : { intervalMs: options.txSweepIntervalMs }),
-    ...(options.txSweepGraceMs === undefined ? {} : { graceMs: options.txSweepGraceMs }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-  });
   txSweeper.start();
   let isStopped = false;
   return {
@@ -128,6 +136,7 @@ export async function startMetaserver(options: MetaserverOptions): Promise<Metas
     mds: [...options.mds],
     heartbeat,
     txSweeper,
+    registry,
     async stop() {
       if (isStopped) return;
       isStopped = true;

@@ -143,6 +143,12 @@ test('three metaservers: replicated changes, redirects, leader loss and restart'
     }
     assert.equal(streamed, 150);
     assert.equal(messages, 3);
+
+    // Metrics of the replica that now leads.
+    const metrics = await servers[leaderIndex]!.registry.metrics();
+    assert.match(metrics, /curvefs_metaserver_requests_total\{method="ListDentry",status="OK"\} 1/);
+    assert.match(metrics, /curvefs_metaserver_inodes 61/);
+    assert.match(metrics, /curvefs_metaserver_copyset_leaders 1/);
   } finally {
     rpc?.close();
     for (const s of servers) await s?.stop();
