@@ -89,6 +89,8 @@ export interface RaftNodeOptions<R> {
   readonly walSegmentBytes?: number;
   readonly maxSizePerMsg?: number;
   readonly maxInflightMsgs?: number;
+  /** Flow control: bytes of entries in flight per follower (default 16 MiB). */
+  readonly maxInflightBytes?: number;
   readonly maxUncommittedEntriesSize?: number;
   /** Opt-in lease reads (needs bounded clock drift); default ReadIndex. */
   readonly leaseReads?: boolean;
@@ -127,6 +129,7 @@ const DEFAULTS = {
   requestTimeoutMs: 10_000,
   maxSizePerMsg: 1024 * 1024,
   maxInflightMsgs: 256,
+  maxInflightBytes: 16 * 1024 * 1024,
   maxUncommittedEntriesSize: 64 * 1024 * 1024,
 };
 
@@ -201,6 +204,7 @@ export class RaftNode<R = unknown> {
       applied,
       maxSizePerMsg: options.maxSizePerMsg ?? DEFAULTS.maxSizePerMsg,
       maxInflightMsgs: options.maxInflightMsgs ?? DEFAULTS.maxInflightMsgs,
+      maxInflightBytes: options.maxInflightBytes ?? DEFAULTS.maxInflightBytes,
       maxUncommittedEntriesSize: options.maxUncommittedEntriesSize ?? DEFAULTS.maxUncommittedEntriesSize,
       checkQuorum: true,
       preVote: true,
