@@ -635,6 +635,10 @@ export class RaftNode<R = unknown> {
   private proposeConfChange(transition: ConfChangeTransition, changes: ConfChange['changes']): Promise<ConfState> {
     this.checkUsable();
     if (this.role !== StateType.Leader) return Promise.reject(new NotLeaderError(this.leader));
+    if (this.rawNode.raft.pendingConfIndex > this.applied || this.confState.votersOutgoing.length > 0) {
+      // The core would turn this one into an empty entry: one change at a time.
+      return Promise.reject(new RaftUnavailableError(`raft ${this.groupId}: a membership change is in progress`));
+    }
     const seq = this.nextSequence();
     const key = seq;
     const cc: ConfChange = { transition, changes, context: frameProposal(this.incarnation, seq, new Uint8Array(0)) };
