@@ -37,7 +37,6 @@ import {
   checkSetTimes,
   chmodResult,
   chownResult,
-  isOwnerOrRoot,
   isRoot,
   modeAfterWrite,
   R_OK,
@@ -45,12 +44,12 @@ import {
   X_OK,
   type Caller,
 } from './posix-permission.js';
+import { checkXattrAccess } from './posix-xattr.js';
 import { resolveTimeSetting, shouldUpdateAtime, timespecFromMs, type TimeSetting } from './posix-time.js';
 import { check, failWith, VfsFailure } from './vfs-failure.js';
 import {
   OpenFlags,
   XATTR_CREATE,
-  XATTR_NAME_BYTES_MAX,
   XATTR_REPLACE,
   XATTR_VALUE_BYTES_MAX,
   type VfsStat,
@@ -844,34 +843,12 @@ export class Vfs {
 
   // ---- extended attributes ----
 
-  /** Namespace rules: user.* follows the file's permission bits (regular files and directories only); trusted.* is root's. */
-  private checkXattrAccess(caller: Caller, attr: InodeAttr, name: string, isWrite: boolean): void {
-    if (name.length === 0) failWith(Errno.EINVAL);
-    if (Buffer.byteLength(name, 'utf8') > XATTR_NAME_BYTES_MAX) failWith(Errno.ERANGE);
-    if (name.startsWith('user.')) {
-      if (attr.type !== FileType.File && attr.type !== FileType.Directory) failWith(isWrite ? Errno.EPERM : Errno.ENODATA);
-      if (isWrite && attr.type === FileType.Directory && (attr.mode & 0o1000) !== 0 && !isOwnerOrRoot(attr, caller)) failWith(Errno.EPERM);
-      check(checkAccess(attr, caller, isWrite ? W_OK : R_OK));
-      return;
-    }
-    if (name.startsWith('trusted.')) {
-      if (!isRoot(caller)) failWith(isWrite ? Errno.EPERM : Errno.ENODATA);
-      return;
-    }
-    if (name.startsWith('security.')) {
-      if (isWrite && !isOwnerOrRoot(attr, caller)) failWith(Errno.EPERM);
-      return;
-    }
-    // system.* (POSIX ACLs) and unknown namespaces are not supported.
-    failWith(Errno.EOPNOTSUPP);
-  }
-
   setxattr(caller: Caller, path: string, name: string, value: Buffer, flags: number): Promise<Result<void>> {
     return this.run('setxattr', async () => {
       if ((flags & ~(XATTR_CREATE | XATTR_REPLACE)) !== 0 || flags === (XATTR_CREATE | XATTR_REPLACE)) failWith(Errno.EINVAL);
       if (value.length > XATTR_VALUE_BYTES_MAX) failWith(Errno.E2BIG);
       const attr = await this.resolve(caller, path);
-      this.checkXattrAccess(caller, attr, name, true);
+      check(checkXattrAccess(attr, caller, name, true));
       await this.updateXattrs(attr.inodeId, (xattrs) => {
         if ((flags & XATTR_CREATE) !== 0 && xattrs.has(name)) failWith(Errno.EEXIST);
         if ((flags & XATTR_REPLACE) !== 0 && !xattrs.has(name)) failWith(Errno.ENODATA);
@@ -912,7 +889,7 @@ export class Vfs {
   getxattr(caller: Caller, path: string, name: string): Promise<Result<Buffer>> {
     return this.run('getxattr', async () => {
       const attr = await this.resolve(caller, path);
-      this.checkXattrAccess(caller, attr, name, false);
+      check(checkXattrAccess(attr, caller, name, false));
       const value = (await this.xattrsOf(attr.inodeId)).get(name);
       if (value === undefined) failWith(Errno.ENODATA);
       return Buffer.from(value);
@@ -931,7 +908,7 @@ export class Vfs {
   removexattr(caller: Caller, path: string, name: string): Promise<Result<void>> {
     return this.run('removexattr', async () => {
       const attr = await this.resolve(caller, path);
-      this.checkXattrAccess(caller, attr, name, true);
+      check(checkXattrAccess(attr, caller, name, true));
       await this.updateXattrs(attr.inodeId, (xattrs) => {
         if (!xattrs.has(name)) failWith(Errno.ENODATA);
         return { removeXattrs: [name] };

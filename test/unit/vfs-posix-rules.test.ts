@@ -173,3 +173,26 @@ test('timespecs convert and compare; relatime rule', () => {
   assert.equal(resolveTimeSetting({ kind: 'omit' }, t(7)), undefined);
   assert.deepEqual(resolveTimeSetting({ kind: 'set', time: t(3) }, t(7)), t(3));
 });
+
+test('xattr namespaces: user follows permission bits, trusted is root only, security writes need ownership', async () => {
+  const { checkXattrAccess } = await import('../../client/vfs/posix-xattr.js');
+  const f = { ...file(0o644), type: FileType.File };
+  assert.equal(checkXattrAccess(f, alice, 'user.a', true), 0);
+  assert.equal(checkXattrAccess(f, bob, 'user.a', false), 0);
+  assert.equal(checkXattrAccess(f, bob, 'user.a', true), Errno.EACCES);
+  const link = { ...file(0o777), type: FileType.Symlink };
+  assert.equal(checkXattrAccess(link, alice, 'user.a', true), Errno.EPERM);
+  assert.equal(checkXattrAccess(link, alice, 'user.a', false), Errno.ENODATA);
+  const sticky = { ...dir(0o1777, 0, 0), type: FileType.Directory };
+  assert.equal(checkXattrAccess(sticky, alice, 'user.a', true), Errno.EPERM);
+  assert.equal(checkXattrAccess(sticky, ROOT_CALLER, 'user.a', true), 0);
+  assert.equal(checkXattrAccess(f, alice, 'trusted.t', true), Errno.EPERM);
+  assert.equal(checkXattrAccess(f, alice, 'trusted.t', false), Errno.ENODATA);
+  assert.equal(checkXattrAccess(f, ROOT_CALLER, 'trusted.t', true), 0);
+  assert.equal(checkXattrAccess(f, bob, 'security.selinux', false), 0);
+  assert.equal(checkXattrAccess(f, bob, 'security.selinux', true), Errno.EPERM);
+  assert.equal(checkXattrAccess(f, alice, 'system.posix_acl_access', false), Errno.EOPNOTSUPP);
+  assert.equal(checkXattrAccess(f, alice, 'nonsense', false), Errno.EOPNOTSUPP);
+  assert.equal(checkXattrAccess(f, alice, '', false), Errno.EINVAL);
+  assert.equal(checkXattrAccess(f, alice, 'user.' + 'x'.repeat(251), false), Errno.ERANGE);
+});
