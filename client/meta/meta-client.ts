@@ -60,6 +60,10 @@ const APPENDS_PER_OP_MAX = 10_000;
 const CREATE_ATTEMPTS_MAX = 16;
 /** Rounds of trim-then-compare for a shrinking truncate racing appends. */
 const TRIM_ROUNDS_MAX = 8;
+/** Attempts per RPC: redirects without a hint during an election cycle the replicas fast; the deadline bounds the rest. */
+const ATTEMPTS_MAX_DEFAULT = 60;
+/** Longest backoff between attempts (short: a new leader is usually there within a second or two). */
+const BACKOFF_MAX_MS = 500;
 /** How long a statFs answer is reused. */
 const STATFS_CACHE_MS = 1_000;
 
@@ -73,6 +77,8 @@ export interface MetaClientOptions {
   /** Per-attempt and per-call deadlines of metaserver and MDS calls (defaults 5 s / 20 s). */
   readonly timeoutMs?: number;
   readonly totalTimeoutMs?: number;
+  /** Attempts per call, bounded by totalTimeoutMs too (default 60: an election or an MDS failover takes seconds). */
+  readonly maxAttempts?: number;
   /** Chunk ids reserved per MDS call (default 1024). */
   readonly chunkIdBatch?: number;
   /** Lock ttl of rename transactions (default 10 s). */
@@ -113,6 +119,8 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
       rpc: {
         random,
         logger,
+        maxAttempts: options.maxAttempts ?? ATTEMPTS_MAX_DEFAULT,
+        backoff: { maxMs: BACKOFF_MAX_MS },
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
         ...(options.totalTimeoutMs !== undefined ? { totalTimeoutMs: options.totalTimeoutMs } : {}),
       },
@@ -137,6 +145,8 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     const mds = new RpcClient(mdsService(), {
       addresses: options.mds,
       logger,
+      maxAttempts: options.maxAttempts ?? ATTEMPTS_MAX_DEFAULT,
+      backoff: { maxMs: BACKOFF_MAX_MS },
       idempotentMethods: ['GetFsInfo', 'ListPartition', 'GetCopysetOfPartition', 'GetMetaServerListInCopysets', 'RefreshSession', 'ListFs'],
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.totalTimeoutMs !== undefined ? { totalTimeoutMs: options.totalTimeoutMs } : {}),
@@ -574,5 +584,3 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     throw new MetaError(MetaStatusCode.VERSION_MISMATCH, `truncate of inode ${inodeId}: chunk lists kept changing`);
   }
 }
-
-export { FileType };
