@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import { SeededRandom } from '../../src/common/random.js';
 import { mdsService, metaServerService } from '../../src/proto/index.js';
@@ -301,4 +302,29 @@ test('partition table: owner by range, random writable choice, full partitions s
   table.markFull(3);
   assert.equal(table.pickForCreate(random), undefined);
   assert.throws(() => table.replace([partition(1, 1, 0), partition(2, 1, 10)]), /overlap/);
+});
+
+test('partition table owner() agrees with a linear scan over random disjoint ranges', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 1, max: 40 })), { minLength: 0, maxLength: 20 }),
+      fc.array(fc.integer({ min: 0, max: 2_000 }), { minLength: 1, maxLength: 50 }),
+      (shape, probes) => {
+        const infos: PartitionInfo[] = [];
+        let next = 0;
+        for (const [gap, length] of shape) {
+          const start = next + gap;
+          infos.push({ ...partition(infos.length + 1, 1, start), end: start + length - 1 });
+          next = start + length;
+        }
+        const table = new PartitionTable();
+        table.replace([...infos].reverse());
+        for (const id of probes) {
+          const expected = infos.find((p) => p.start <= id && id <= p.end)?.partitionId;
+          assert.equal(table.owner(id)?.partitionId, expected);
+        }
+      },
+    ),
+    { numRuns: 200, seed: 42 },
+  );
 });
