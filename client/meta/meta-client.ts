@@ -257,7 +257,9 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   }
 
   async rename(request: RenameRequest): Promise<void> {
-    if (request.expectedDstInodeId === request.srcInodeId && request.expectedDstInodeId !== 0) return; // two names of one inode: POSIX does nothing
+    // A name onto itself, or onto another name of the same inode: POSIX does nothing.
+    if (request.srcParent === request.dstParent && request.srcName === request.dstName) return;
+    if (request.expectedDstInodeId === request.srcInodeId) return;
     const src = await this.router.forInode(request.srcParent);
     const dst = await this.router.forInode(request.dstParent);
     if (src.partition.poolId === dst.partition.poolId && src.partition.copysetId === dst.partition.copysetId) {
