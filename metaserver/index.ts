@@ -29,6 +29,8 @@ import { metaServerHandlers } from './service/metaserver-service.js';
 import type { Logger } from '../src/common/log.js';
 import { Registry } from 'prom-client';
 import { countedHandlers, registerMetaserverMetrics } from './metaserver-metrics.js';
+import { DataServices, type DataServicesOptions } from './compaction/data-services.js';
+import { MdsFsDataSource, type FsDataSource } from './deletion/fs-data.js';
 
 export interface MetaserverOptions {
   /** "host:port" of the MetaServer service (the port must be fixed: peers derive the Raft port from it). */
@@ -51,6 +53,15 @@ export interface MetaserverOptions {
   readonly logger?: Logger;
   /** Metrics registry (default: a new one, read it from the handle). */
   readonly registry?: Registry;
+  /**
+   * Compaction and data deletion (DESIGN §8, §9), on by default when there
+   * are MDS addresses (they learn each fs's storage and open files there)
+   * or a `source` is given.
+   */
+  readonly dataServices?: Omit<DataServicesOptions, 'copysets' | 'source' | 'registry' | 'logger'> & {
+    readonly enabled?: boolean;
+    readonly source?: FsDataSource;
+  };
 }
 
 export interface Metaserver {
@@ -64,6 +75,8 @@ export interface Metaserver {
   readonly heartbeat: MdsHeartbeat | undefined;
   readonly txSweeper: TxSweeper;
   readonly registry: Registry;
+  /** Compaction and data deletion; undefined when off (no MDS, or disabled). */
+  readonly dataServices: DataServices | undefined;
   stop(): Promise<void>;
 }
 
@@ -127,6 +140,19 @@ export async function startMetaserver(options: MetaserverOptions): Promise<Metas
         });
   heartbeat?.start();
   txSweeper.start();
+  const dataOptions = options.dataServices ?? {};
+  const dataSource = dataOptions.source ?? (options.mds.length > 0 ? new MdsFsDataSource(options.mds) : undefined);
+  const dataServices =
+    dataOptions.enabled === false || dataSource === undefined
+      ? undefined
+      : new DataServices({
+          ...dataOptions,
+          copysets,
+          source: dataSource,
+          registry,
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+        });
+  dataServices?.start();
   let isStopped = false;
   return {
     address,
@@ -137,9 +163,11 @@ export async function startMetaserver(options: MetaserverOptions): Promise<Metas
     heartbeat,
     txSweeper,
     registry,
+    dataServices,
     async stop() {
       if (isStopped) return;
       isStopped = true;
+      await dataServices?.stop();
       await txSweeper.stop();
       if (locator instanceof MdsTxLocator) locator.close();
       await heartbeat?.stop();

@@ -326,6 +326,25 @@ export class MdsCore {
     });
   }
 
+  /**
+   * For the metaservers' compaction and deletion (issue #8): the fs with its
+   * storage keys (they read and delete its objects) and the union of the
+   * inodes its live sessions hold open. An expired session is gone from
+   * `state.sessions`, so its opens no longer protect anything.
+   */
+  async getFsDataInfo(request: M.GetFsDataInfoRequest): Promise<Reply<M.GetFsDataInfoResponse>> {
+    return this.handle('GetFsDataInfo', async (state) => {
+      const fs = state.fsById.get(request.fsId);
+      if (fs === undefined) return reply(MetaStatusCode.FS_NOT_FOUND, `fs id ${request.fsId} does not exist`);
+      const open = new Set<number>();
+      for (const s of state.sessions.values()) {
+        if (s.record.fsId === fs.fsId) for (const id of s.record.openInodeIds) open.add(id);
+      }
+      const openInodeIds = [...open].sort((a, b) => a - b);
+      return { ...reply(MetaStatusCode.OK), fsInfo: toFsInfo(fs, state.mountpointsOf(fs.fsId), true), openInodeIds };
+    });
+  }
+
   async listFs(): Promise<Reply<M.ListFsResponse>> {
     return this.handle('ListFs', async (state) => {
       const fsInfos = [...state.fsById.values()]

@@ -31,5 +31,6 @@ export function mdsHandlers(
     GetMetaServerListInCopysets: (request) => topology.getMetaServerListInCopysets(request),
     ListTopology: () => topology.listTopology(),
     ClusterStatus: () => topology.clusterStatus(selfAddress(), members),
+    GetFsDataInfo: (request) => core.getFsDataInfo(request),
   };
 }

@@ -16,7 +16,7 @@
  */
 import { assert } from '../../src/common/assert.js';
 import type { ChunkInfo } from '../../src/layout/chunk-info.js';
-import { chunkStartOf, objectPiecesOf, type LayoutGeometry } from '../../src/layout/geometry.js';
+import { blockIndexOf, chunkStartOf, objectPiecesOf, type LayoutGeometry } from '../../src/layout/geometry.js';
 import { resolveChunkRead, type ObjectSegment } from '../../src/layout/read-resolution.js';
 
 export interface CompactionThresholds {
@@ -138,12 +138,17 @@ interface Run {
   end: number;
 }
 
-/** Live data runs, joined across gaps of at most `mergeGapBytes`. */
-function runsOf(segments: readonly ObjectSegment[], mergeGapBytes: number): Run[] {
+/**
+ * Live data runs, joined across gaps of at most `mergeGapBytes`, and always
+ * when two runs touch one block: records sharing a chunk id and compaction
+ * would otherwise name the same object for that block with different bytes.
+ */
+function runsOf(g: LayoutGeometry, segments: readonly ObjectSegment[], mergeGapBytes: number): Run[] {
   const runs: Run[] = [];
   for (const s of segments) {
     const last = runs[runs.length - 1];
-    if (last !== undefined && s.fileOffset - last.end <= mergeGapBytes) last.end = s.fileOffset + s.length;
+    const sameBlock = last !== undefined && blockIndexOf(g, s.fileOffset) === blockIndexOf(g, last.end - 1);
+    if (last !== undefined && (sameBlock || s.fileOffset - last.end <= mergeGapBytes)) last.end = s.fileOffset + s.length;
     else runs.push({ start: s.fileOffset, end: s.fileOffset + s.length });
   }
   return runs;
@@ -187,7 +192,7 @@ export function planChunkCompaction(
   if (records.length === 0) return null;
   const data = records.filter((r) => !r.zero);
   const segments = liveSegments(g, chunkIndex, records, fileLength);
-  const runs = runsOf(segments, mergeGapBytes);
+  const runs = runsOf(g, segments, mergeGapBytes);
   const pastEof = records.some((r) => r.offset + r.length > fileLength);
   if (runs.length >= records.length && !pastEof) return null;
   let replacement: ChunkInfo[] = [];

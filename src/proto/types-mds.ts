@@ -76,6 +76,15 @@ export interface RefreshSessionResponse extends MdsReplyHeader {
   fsInfo: FsInfo | null;
 }
 
+/** Data services of the metaservers (issue #8): the fs with credentials and the inodes live sessions hold open. */
+export interface GetFsDataInfoRequest {
+  fsId: number;
+}
+export interface GetFsDataInfoResponse extends MdsReplyHeader {
+  fsInfo: FsInfo | null;
+  openInodeIds: number[];
+}
+
 export interface AllocateChunkIdsRequest {
   fsId: number;
   count: number;
@@ -261,4 +270,5 @@ export interface MdsMethods {
   GetMetaServerListInCopysets: Method<GetMetaServerListInCopysetsRequest, GetMetaServerListInCopysetsResponse>;
   ListTopology: Method<ListTopologyRequest, ListTopologyResponse>;
   ClusterStatus: Method<ClusterStatusRequest, ClusterStatusResponse>;
+  GetFsDataInfo: Method<GetFsDataInfoRequest, GetFsDataInfoResponse>;
 }

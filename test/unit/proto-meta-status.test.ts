@@ -23,7 +23,7 @@ describe('proto', () => {
   test('every service of DESIGN §4 loads with the methods it names', () => {
     assert.deepEqual(Object.keys(mdsService().definition).sort(), [
       'AllocateChunkIds', 'ClusterStatus', 'CreateFs', 'CreatePartition', 'DeleteFs', 'GetCopysetOfPartition',
-      'GetFsInfo', 'GetMetaServerListInCopysets', 'ListFs', 'ListPartition', 'ListTopology', 'MetaServerHeartbeat',
+      'GetFsDataInfo', 'GetFsInfo', 'GetMetaServerListInCopysets', 'ListFs', 'ListPartition', 'ListTopology', 'MetaServerHeartbeat',
       'MountFs', 'RefreshSession', 'RegisterMetaServer', 'Tso', 'UmountFs',
     ]);
     const metaserver = metaServerService().definition;
