@@ -24,7 +24,7 @@ import { decodeConfChange } from '../../src/raft/core/codec.js';
 import { MemoryStorage } from '../../src/raft/core/memory-storage.js';
 import { describeMessage, MessageType } from '../../src/raft/core/messages.js';
 import { RawNode, type Ready } from '../../src/raft/core/raw-node.js';
-import { contextKey } from '../../src/raft/core/read-only.js';
+import { contextKey, ReadOnlyOption } from '../../src/raft/core/read-only.js';
 import {
   type ConfChange,
   ConfChangeTransition,
@@ -53,6 +53,8 @@ export interface SimOptions {
    * without ReadIndex; 'forget-vote' does not persist the vote.
    */
   readonly bug?: 'local-reads' | 'forget-vote';
+  /** Serve reads with the lease (ReadOnlyOption.LeaseBased; forces check-quorum on). */
+  readonly leaseReads?: boolean;
   /** Receives a trace line per event (for replaying a seed). */
   readonly trace?: (line: string) => void;
 }
@@ -184,9 +186,12 @@ interface SimNode {
 interface SimClient {
   readonly id: number;
   seq: number;
-  pending: { historyIndex: number; deadline: number; kind: 'write' | 'read' } | null;
+  pending: { historyIndex: number; deadline: number; kind: 'write' | 'read'; cmd?: KvCommand; attempts: number } | null;
   leaderHint: NodeId | '';
 }
+
+/** A write is re-sent (same client and sequence: the state machine dedups) this many times before its outcome is left unknown. */
+const WRITE_ATTEMPTS_MAX = 4;
 
 interface MutableOp {
   client: number;
@@ -294,7 +299,8 @@ export class RaftSimulation {
       heartbeatTick: HEARTBEAT_TICK,
       applied: snap.meta.index,
       preVote: this.swarm.preVote,
-      checkQuorum: this.swarm.checkQuorum,
+      checkQuorum: this.swarm.checkQuorum || this.options.leaseReads === true,
+      readOnlyOption: this.options.leaseReads === true ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
       maxSizePerMsg: this.swarm.maxSizePerMsg,
       maxInflightMsgs: this.swarm.maxInflightMsgs,
       maxInflightBytes: this.swarm.maxInflightBytes,
@@ -403,7 +409,8 @@ export class RaftSimulation {
         node.sm.skip(e.index);
       } else {
         const cmd = decodeKvCommand(e.data);
-        if (node.sm.apply(e.index, cmd)) this.ackWrite(node, cmd, e.index);
+        // A duplicate of the client's latest command (a retry) is acknowledged too: it took effect earlier.
+        if (node.sm.apply(e.index, cmd) || node.sm.sessions.get(cmd.client) === cmd.seq) this.ackWrite(node, cmd, e.index);
       }
     }
     for (const rs of rd.readStates) {
@@ -487,11 +494,18 @@ export class RaftSimulation {
   private clientStep(client: SimClient): void {
     if (client.pending !== null) {
       if (this.clock.now < client.pending.deadline) return;
-      // Timed out: a write's outcome is unknown, a read is simply dropped.
-      const op = this.history[client.pending.historyIndex]!;
-      if (client.pending.kind === 'read') op.live = false;
-      client.pending = null;
+      const p = client.pending;
       client.leaderHint = '';
+      if (p.kind === 'write' && p.attempts < WRITE_ATTEMPTS_MAX) {
+        // Retry the same command elsewhere, as a real client does; the
+        // session dedup makes it take effect at most once.
+        this.retryWrite(client);
+        return;
+      }
+      // Gave up: a write's outcome stays unknown, a read is simply dropped.
+      const op = this.history[p.historyIndex]!;
+      if (p.kind === 'read') op.live = false;
+      client.pending = null;
       return;
     }
     if (!this.random.chance(this.swarm.clientOpPerUnit)) return;
@@ -512,7 +526,7 @@ export class RaftSimulation {
       const ctx = new TextEncoder().encode(`r${client.id}:${client.seq}`);
       this.history.push({ client: client.id, kind: 'get', key, value: '', call: ++this.eventTime, ret: Infinity, live: true });
       node.pendingReads.set(contextKey(ctx), { client: client.id, index: historyIndex });
-      client.pending = { historyIndex, deadline: this.clock.now + CLIENT_TIMEOUT_UNITS, kind: 'read' };
+      client.pending = { historyIndex, deadline: this.clock.now + CLIENT_TIMEOUT_UNITS, kind: 'read', attempts: 1 };
       raw.readIndex(ctx);
       return;
     }
@@ -527,7 +541,19 @@ export class RaftSimulation {
       return;
     }
     node.pendingWrites.set(`${client.id}:${client.seq}`, { client: client.id, index: historyIndex });
-    client.pending = { historyIndex, deadline: this.clock.now + CLIENT_TIMEOUT_UNITS, kind: 'write' };
+    client.pending = { historyIndex, deadline: this.clock.now + CLIENT_TIMEOUT_UNITS, kind: 'write', cmd, attempts: 1 };
+  }
+
+  private retryWrite(client: SimClient): void {
+    const p = client.pending!;
+    p.attempts++;
+    p.deadline = this.clock.now + CLIENT_TIMEOUT_UNITS;
+    const node = this.chooseNode(client);
+    if (node === undefined) return;
+    const cmd = p.cmd!;
+    // A synchronous drop on a retry proves nothing about earlier attempts: just wait and retry.
+    if (node.raw!.propose(encodeKvCommand(cmd)) === 'proposal-dropped') return;
+    node.pendingWrites.set(`${cmd.client}:${cmd.seq}`, { client: client.id, index: p.historyIndex });
   }
 
   // ---- faults and operator actions --------------------------------------------------
@@ -760,7 +786,7 @@ export class RaftSimulation {
           continue;
         }
         leader.pendingWrites.set(`${markerClient.id}:${markerClient.seq}`, { client: markerClient.id, index: historyIndex });
-        markerClient.pending = { historyIndex, deadline: Number.MAX_SAFE_INTEGER, kind: 'write' };
+        markerClient.pending = { historyIndex, deadline: Number.MAX_SAFE_INTEGER, kind: 'write', attempts: WRITE_ATTEMPTS_MAX };
         markerIndex = historyIndex;
         markerDeadline = this.clock.now + 60 * UNITS_PER_TICK;
         continue;
