@@ -88,6 +88,19 @@ export class MetaCache {
     this.attrs.set(attr.inodeId, attr);
   }
 
+  /**
+   * Replaces a cached attribute with a locally derived one (our own change,
+   * whose effect we know) WITHOUT restarting its TTL, so other clients'
+   * changes still show once the original copy would have expired.
+   */
+  patchAttr(inodeId: InodeId, patch: (attr: InodeAttr) => InodeAttr): void {
+    const cached = this.attrs.get(inodeId);
+    if (cached === undefined) return;
+    const patched = patch(cached);
+    assert(patched.inodeId === inodeId, 'a patch keeps the inode');
+    this.attrs.set(inodeId, patched, { noUpdateTTL: true });
+  }
+
   dropAttr(inodeId: InodeId): void {
     this.attrs.delete(inodeId);
   }

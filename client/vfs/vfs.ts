@@ -371,6 +371,7 @@ export class Vfs {
     mode: number,
     rdev: number,
     symlink: string,
+    whileLinking?: (created: InodeAttr) => Promise<void>,
   ): Promise<InodeAttr> {
     check(checkAccess(parent, caller, W_OK | X_OK));
     if ((await this.lookupChild(caller, parent, name)) !== null) failWith(Errno.EEXIST);
@@ -387,22 +388,38 @@ export class Vfs {
       time,
     });
     assert(attr.type === type && attr.inodeId > 0, 'created inode has the type asked for');
+    // Work that needs only the inode runs beside CreateDentry; on failure the caller undoes it.
+    const beside = whileLinking?.(attr) ?? Promise.resolve();
+    beside.catch(() => undefined);
     try {
       await this.meta.createDentry({ parentInodeId: parent.inodeId, name, inodeId: attr.inodeId, type }, time);
     } catch (error) {
+      await beside.catch(() => undefined);
       // Give the orphan back: nlink 0 queues it for deletion (DESIGN §8).
       const nlinkDelta = type === FileType.Directory ? -2 : -1;
       await this.meta.updateInode(attr.inodeId, { nlinkDelta, ctime: time }).catch((rollbackError: unknown) => {
         this.logger?.warn({ inodeId: attr.inodeId, err: rollbackError }, 'orphan inode left for fsck');
       });
+      this.cache.dropAttr(parent.inodeId);
       throw error;
     } finally {
-      this.cache.dropAttr(parent.inodeId);
       this.cache.dropDentry(parent.inodeId, name);
     }
+    this.parentChanged(parent.inodeId, time, type === FileType.Directory ? 1 : 0);
     this.cache.setAttr(attr);
     this.cache.setDentry(parent.inodeId, name, attr.inodeId, type);
+    await beside;
     return attr;
+  }
+
+  /**
+   * A dentry change in `parent` succeeded: the metaserver set the parent's
+   * mtime/ctime to `time` and moved its nlink by `nlinkDelta` in the same
+   * apply (MetaApi contract), so a cached copy is patched rather than
+   * dropped; the next path walk through the directory needs no RPC.
+   */
+  private parentChanged(parentId: InodeId, time: Timespec, nlinkDelta: number): void {
+    this.cache.patchAttr(parentId, (attr) => ({ ...attr, mtime: time, ctime: time, nlink: attr.nlink + nlinkDelta }));
   }
 
   mknod(caller: Caller, path: string, mode: number, rdev: number): Promise<Result<void>> {
@@ -453,12 +470,13 @@ export class Vfs {
       try {
         await this.meta.createDentry({ parentInodeId: parent.inodeId, name, inodeId: source.inodeId, type: source.type }, time);
       } catch (error) {
+        this.cache.dropAttr(parent.inodeId);
         await this.update(source.inodeId, { nlinkDelta: -1, removeParents: [parent.inodeId], ctime: time });
         throw error;
       } finally {
-        this.cache.dropAttr(parent.inodeId);
         this.cache.dropDentry(parent.inodeId, name);
       }
+      this.parentChanged(parent.inodeId, time, 0);
       this.cache.setDentry(parent.inodeId, name, source.inodeId, source.type);
     });
   }
@@ -482,10 +500,13 @@ export class Vfs {
     const time = this.now();
     try {
       await this.meta.deleteDentry(parent.inodeId, name, victim.type, time);
+    } catch (error) {
+      this.cache.dropAttr(parent.inodeId);
+      throw error;
     } finally {
       this.cache.dropDentry(parent.inodeId, name);
-      this.cache.dropAttr(parent.inodeId);
     }
+    this.parentChanged(parent.inodeId, time, isDirectory ? -1 : 0);
     this.cache.setNegative(parent.inodeId, name);
     await this.update(victim.inodeId, { nlinkDelta: isDirectory ? -2 : -1, removeParents: [parent.inodeId], ctime: time });
   }
@@ -708,10 +729,17 @@ export class Vfs {
           if ((flags & OpenFlags.O_EXCL) !== 0) failWith(Errno.EEXIST);
           return (await this.openAttr(caller, await this.freshAttrOf(existing.inodeId), flags, false)).fh;
         }
+        let handle: FileHandle | null = null;
         try {
-          const attr = await this.createNode(caller, parent, name, FileType.File, mode & 0o7777, 0, '');
-          return (await this.openAttr(caller, attr, flags, true)).fh;
+          // The open (its session registration is an MDS round trip) runs beside CreateDentry.
+          const openBeside = async (created: InodeAttr): Promise<void> => {
+            handle = await this.openAttr(caller, created, flags, true);
+          };
+          await this.createNode(caller, parent, name, FileType.File, mode & 0o7777, 0, '', openBeside);
+          assert(handle !== null, 'the new file was opened');
+          return (handle as FileHandle).fh;
         } catch (error) {
+          if (handle !== null) await this.files.release((handle as FileHandle).fh).catch(() => undefined);
           // Lost a race with another creator: open theirs (without O_EXCL).
           const isTaken = (error instanceof VfsFailure && error.errno === Errno.EEXIST) || (error instanceof MetaError && error.status === MetaStatusCode.EXIST);
           if (!isTaken || (flags & OpenFlags.O_EXCL) !== 0) throw isTaken ? new VfsFailure(Errno.EEXIST) : error;
