@@ -61,6 +61,8 @@ async function main(): Promise<void> {
   client.close();
   process.stdout.write(`ready mds=${mds.address}\n`);
   const stop = async (): Promise<void> => {
+    // Bounded: a replica stuck in shutdown must not hold the test up.
+    setTimeout(() => process.exit(0), 5_000).unref();
     for (const server of servers) await server.stop().catch(() => undefined);
     await mds.stop().catch(() => undefined);
     process.exit(0);
