@@ -340,10 +340,13 @@ export class RaftSimulation {
       this.log(`${node.id} soft lead=${rd.softState.lead} state=${StateType[rd.softState.raftState]}`);
       if (rd.softState.raftState === StateType.Leader) node.leaderSince = this.clock.now;
     }
+    // Log matching is checked on what becomes durable: entries lost in a
+    // torn write were never sent and never existed anywhere else.
+    let prevTerm = 0;
     if (rd.entries.length > 0) {
-      const prevTerm = raw.raft.raftLog.tryTerm(rd.entries[0]!.index - 1);
-      assert(prevTerm !== undefined, 'sim: the term before unstable entries must be known');
-      this.checker.observeEntries(node.id, rd.entries, prevTerm);
+      const t = raw.raft.raftLog.tryTerm(rd.entries[0]!.index - 1);
+      assert(t !== undefined, 'sim: the term before unstable entries must be known');
+      prevTerm = t;
     }
     // 1. Persist. A crash in the middle keeps a prefix: the snapshot maybe,
     //    some entries, never the hard state (it is written last).
@@ -353,12 +356,17 @@ export class RaftSimulation {
         this.installSnapshotOnDisk(node, rd);
         snapshotKept = true;
       }
-      if (snapshotKept) node.disk.append(rd.entries.slice(0, this.random.int(rd.entries.length + 1)));
+      if (snapshotKept) {
+        const kept = rd.entries.slice(0, this.random.int(rd.entries.length + 1));
+        this.checker.observeEntries(node.id, kept, prevTerm);
+        node.disk.append(kept);
+      }
       this.stats.tornWrites++;
       this.crash(node, 'torn write');
       return;
     }
     if (rd.snapshot !== undefined) this.installSnapshotOnDisk(node, rd);
+    this.checker.observeEntries(node.id, rd.entries, prevTerm);
     node.disk.append(rd.entries);
     if (rd.hardState !== undefined) {
       node.disk.setHardState(this.options.bug === 'forget-vote' ? { ...rd.hardState, vote: '' } : rd.hardState);

@@ -87,3 +87,19 @@ test('a member added after the last snapshot refuses that snapshot; a fresh one 
   assert.equal(rd.snapshot?.index, 49);
   assert.equal(rd.messages[0]!.index, 49);
 });
+
+test('restart after a torn write kept entries of a newer term than the hard state: adopt the term, no vote', () => {
+  // Seed 1017507: a single-voter group elected itself in term 3 and appended
+  // in one Ready; the crash kept the entries but not the hard state; the
+  // restarted node was leader of term 3 a second time with different entries.
+  const cs = { voters: ['a'], votersOutgoing: [], learners: [] };
+  const storage = MemoryStorage.bootstrap(cs, new Uint8Array(0));
+  storage.setHardState({ term: 2, vote: 'a', commit: 1 });
+  storage.append([{ index: 2, term: 3, type: EntryType.Normal, data: new Uint8Array(0) }]);
+  const node = new RawNode({ id: 'a', storage, random: new SeededRandom(1), electionTick: 10, heartbeatTick: 1 });
+  assert.equal(node.raft.term, 3);
+  assert.equal(node.raft.vote, '');
+  node.campaign();
+  assert.equal(node.raft.state, StateType.Leader);
+  assert.equal(node.raft.term, 4);
+});

@@ -169,6 +169,16 @@ export class Raft {
     assert(restored.ok, `raft: cannot restore config: ${restored.ok ? '' : restored.reason}`);
     this.switchToConfig();
     if (hardState.term !== 0 || hardState.vote !== '' || hardState.commit !== 0) this.loadState(hardState);
+    // A torn write may keep entries of a new term but lose the hard state
+    // written after them. Any vote in that term was never sent (votes leave
+    // only after the hard state is durable), so adopt the term without a
+    // vote; otherwise a single-voter group could lead the same term twice
+    // (found by the simulator, seed 1017507).
+    const lastTerm = this.raftLog.lastTerm();
+    if (lastTerm > this.term) {
+      this.term = lastTerm;
+      this.vote = '';
+    }
     if ((c.applied ?? 0) > 0) this.raftLog.appliedTo(c.applied!);
     this.becomeFollower(this.term, '');
   }
@@ -193,6 +203,7 @@ export class Raft {
     this.raftLog.committed = Math.max(hs.commit, this.raftLog.committed);
     this.term = hs.term;
     this.vote = hs.vote;
+
   }
 
   // ---- sending ----------------------------------------------------------------------
