@@ -147,7 +147,8 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
       logger,
       maxAttempts: options.maxAttempts ?? ATTEMPTS_MAX_DEFAULT,
       backoff: { maxMs: BACKOFF_MAX_MS },
-      idempotentMethods: ['GetFsInfo', 'ListPartition', 'GetCopysetOfPartition', 'GetMetaServerListInCopysets', 'RefreshSession', 'ListFs'],
+      // Reads, and counters whose repeat only skips values (Tso, chunk ids are never reused).
+      idempotentMethods: ['GetFsInfo', 'ListPartition', 'GetCopysetOfPartition', 'GetMetaServerListInCopysets', 'RefreshSession', 'ListFs', 'Tso', 'AllocateChunkIds'],
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.totalTimeoutMs !== undefined ? { totalTimeoutMs: options.totalTimeoutMs } : {}),
     });
