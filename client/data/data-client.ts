@@ -533,7 +533,7 @@ export class DataClient {
    * Flushes everything. Background uploads of staged data that do not finish
    * within the timeout stay in the journal for the next start.
    */
-  async close(timeoutMs = 10_000): Promise<void> {
+  async close(timeoutMs = this.options.uploadTimeoutMs): Promise<void> {
     if (this.isClosed) return;
     let error: unknown = null;
     try {
