@@ -19,7 +19,7 @@ import type { StateMachine } from '../../src/raft/node/state-machine.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import { CopysetStateMachine } from '../partition/copyset-state-machine.js';
 import type { OpResult } from '../partition/ops.js';
-import type { OpType } from '../partition/ops.js';
+import { OpType } from '../partition/ops.js';
 import { decodeSnapshot, snapshotChunks } from '../partition/snapshot-codec.js';
 import { decodeEntry, encodeEntry } from './op-codec.js';
 
@@ -91,7 +91,24 @@ export class CopysetNode {
       peers: options.peers,
       stateMachine: new CopysetRaftStateMachine(node.sm),
     });
+    // A new leader records the voters if the last membership change did not get to (epoch).
+    node.raftNode.onLeaderChange((leader) => {
+      if (leader === node.raftNode?.id) node.syncEpoch().catch(() => undefined);
+    });
     return node;
+  }
+
+  /**
+   * Leader only: if the Raft voters differ from those recorded with the
+   * copyset's epoch, records them (the epoch goes up by one). Called after
+   * each membership change and when leadership is gained.
+   */
+  async syncEpoch(): Promise<void> {
+    if (!this.isLeader()) return;
+    const voters = [...this.status().confState.voters].sort();
+    const recorded = this.sm.epochVoters;
+    if (voters.length === recorded.length && voters.every((v, i) => v === recorded[i])) return;
+    await this.propose(OpType.SetCopysetVoters, { poolId: this.poolId, copysetId: this.copysetId, voters });
   }
 
   get raft(): RaftNode<OpResult> {

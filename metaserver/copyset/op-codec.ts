@@ -45,6 +45,7 @@ export const REQUEST_MESSAGE: Readonly<Record<OpType, string>> = {
   [OpType.PrewriteRename]: 'curvefs.metaserver.PrewriteRenameRequest',
   [OpType.CommitRename]: 'curvefs.metaserver.CommitRenameRequest',
   [OpType.ResolveTxLock]: 'curvefs.metaserver.ResolveTxLockRequest',
+  [OpType.SetCopysetVoters]: 'curvefs.metaserver.SetCopysetVotersRequest',
 };
 
 function codecOf(type: OpType): MessageCodec<unknown> {
@@ -52,7 +53,7 @@ function codecOf(type: OpType): MessageCodec<unknown> {
 }
 
 function isOpType(n: number): n is OpType {
-  return Number.isInteger(n) && n >= OpType.CreatePartition && n <= OpType.ResolveTxLock;
+  return Number.isInteger(n) && n >= OpType.CreatePartition && n <= OpType.SetCopysetVoters;
 }
 
 /** Frames an RPC request (a decoded or plain request object) as a log entry. */
@@ -190,6 +191,8 @@ export function opFromRequest(type: OpType, request: unknown): MetaOp {
       const r = request as ResolveTxLockRequest;
       return { type, ...base, startTs: r.startTs, commitTs: r.commitTs, nowMs: r.nowMs };
     }
+    case OpType.SetCopysetVoters:
+      return { type, ...base, voters: (request as { voters: string[] }).voters };
   }
 }
 

@@ -89,12 +89,14 @@ export class MdsHeartbeat {
       this.registration = { metaserverId: reply.metaserverId, token: reply.token };
       this.logger.info({ metaserverId: reply.metaserverId }, 'metaserver: registered with the MDS');
     }
+    // A leader whose voters changed without a recorded epoch records them now (bounded by the RPC deadline).
+    await Promise.all(this.options.copysets.all().map((node) => node.syncEpoch().catch(() => undefined)));
     const copysets = this.options.copysets.all().map((node): CopysetInfo => {
       const s = node.status();
       return {
         poolId: node.poolId,
         copysetId: node.copysetId,
-        epoch: 0,
+        epoch: node.sm.epoch,
         peers: s.confState.voters.map((address) => ({ id: 0, address })),
         leader: s.leader === '' ? null : { id: 0, address: s.leader },
         partitions: node.sm.partitionInfos().map((p) => partitionToWire(p, node.poolId, node.copysetId)),

@@ -41,6 +41,10 @@ export interface ToDeleteEntry {
 
 export class CopysetStateMachine {
   appliedIndex = 0;
+  /** Bumped each time a membership change records new voters (SetCopysetVoters); the MDS keeps the newest. */
+  epoch = 0;
+  /** The voters recorded with `epoch`, sorted. */
+  epochVoters: readonly string[] = [];
   private readonly partitions = new Map<PartitionId, Partition>();
   /** fsId → its partitions here, sorted by range start (range lookups). */
   private readonly byFs = new Map<FsId, Partition[]>();
@@ -70,6 +74,7 @@ export class CopysetStateMachine {
       return status(MetaStatusCode.PARAM_ERROR);
     }
     if (op.type === OpType.CreatePartition) return this.createPartition(index, op.fsId, op.partitionId, op.start, op.end);
+    if (op.type === OpType.SetCopysetVoters) return this.setVoters(op.voters);
     const p = this.partitions.get(op.partitionId);
     // DeletePartition may leave fsId out (0): the partition id alone names it.
     const isFsMatch = p !== undefined && (p.fsId === op.fsId || (op.type === OpType.DeletePartition && op.fsId === 0));
@@ -80,7 +85,19 @@ export class CopysetStateMachine {
     return result;
   }
 
-  private dispatchTo(index: number, p: Partition, op: Exclude<MetaOp, { type: OpType.CreatePartition }>): OpResult {
+  private setVoters(voters: readonly string[]): OpResult {
+    if (!Array.isArray(voters) || voters.length === 0 || voters.length > 16 || !voters.every((v) => typeof v === 'string' && v !== '')) {
+      return status(MetaStatusCode.PARAM_ERROR);
+    }
+    const sorted = [...new Set(voters)].sort();
+    if (sorted.length !== this.epochVoters.length || sorted.some((v, i) => v !== this.epochVoters[i])) {
+      this.epoch += 1;
+      this.epochVoters = sorted;
+    }
+    return status(MetaStatusCode.OK);
+  }
+
+  private dispatchTo(index: number, p: Partition, op: Exclude<MetaOp, { type: OpType.CreatePartition | OpType.SetCopysetVoters }>): OpResult {
     switch (op.type) {
       case OpType.DeletePartition:
         this.removePartition(p);
@@ -175,6 +192,8 @@ export class CopysetStateMachine {
     this.byFs.clear();
     for (const p of other.allPartitions()) this.addPartition(p);
     this.appliedIndex = other.appliedIndex;
+    this.epoch = other.epoch;
+    this.epochVoters = other.epochVoters;
   }
 
   // ---- lookups ----

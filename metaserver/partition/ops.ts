@@ -24,6 +24,7 @@ export enum OpType {
   PrewriteRename = 12,
   CommitRename = 13,
   ResolveTxLock = 14,
+  SetCopysetVoters = 15,
 }
 
 interface Routed {
@@ -222,6 +223,16 @@ export interface ResolveTxLockOp extends Routed {
   readonly byOwner?: boolean;
 }
 
+/**
+ * Records the copyset's voters after a membership change; the copyset's
+ * epoch (reported to the MDS) goes up by one whenever they differ from the
+ * last recorded set. A copyset-level op: fsId and partitionId are 0.
+ */
+export interface SetCopysetVotersOp extends Routed {
+  readonly type: OpType.SetCopysetVoters;
+  readonly voters: readonly string[];
+}
+
 export type MetaOp =
   | CreatePartitionOp
   | DeletePartitionOp
@@ -236,7 +247,8 @@ export type MetaOp =
   | ReplaceChunkInfoOp
   | PrewriteRenameOp
   | CommitRenameOp
-  | ResolveTxLockOp;
+  | ResolveTxLockOp
+  | SetCopysetVotersOp;
 
 /** A Percolator lock as a reader meets it. */
 export interface TxLockInfo {

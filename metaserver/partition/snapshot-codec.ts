@@ -19,7 +19,7 @@ import type { PendingTx } from './tx-table.js';
 import { Dentry, FileType, Inode, PartitionStatus, isFileType, type ChunkInfo } from './types.js';
 
 const MAGIC = 'curvefs-copyset-snapshot';
-const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 3;
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 const BATCH = 512;
 const FRAME_BYTES_MAX = 64 * 1024 * 1024;
@@ -86,6 +86,9 @@ export class SnapshotSession implements SnapshotGuard {
     this.frame.string(MAGIC);
     this.frame.uint(FORMAT_VERSION);
     this.frame.uint(sm.appliedIndex);
+    this.frame.uint(sm.epoch);
+    this.frame.uint(sm.epochVoters.length);
+    for (const v of sm.epochVoters) this.frame.string(v);
     this.emit();
     const partitions = sm.allPartitions();
     this.totals = { partitions: partitions.length, inodes: 0, dentries: 0 };
@@ -315,6 +318,8 @@ class SnapshotDecoder {
         if (version !== FORMAT_VERSION) throw new CorruptionError(`snapshot: unknown format version ${version}`);
         this.sm = new CopysetStateMachine();
         this.sm.appliedIndex = r.uint();
+        this.sm.epoch = r.uint();
+        this.sm.epochVoters = Array.from({ length: r.count() }, () => r.string());
         break;
       }
       case Kind.Partition: {

@@ -166,8 +166,9 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
 
     // ---- copysets and Raft admin ----
     CreateCopysetNode: async (req) => {
+      // No peers: join an existing group (its leader adds this replica and sends it the state).
       const addresses = req.peers.map((p) => p.address);
-      if (addresses.length === 0 || !addresses.every(isAddress) || new Set(addresses).size !== addresses.length) {
+      if (!addresses.every(isAddress) || new Set(addresses).size !== addresses.length) {
         return { status: MetaStatusCode.PARAM_ERROR };
       }
       const outcome = await manager.create(req.poolId, req.copysetId, addresses);
@@ -183,7 +184,7 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
         copyset: {
           poolId: req.poolId,
           copysetId: req.copysetId,
-          epoch: 0,
+          epoch: node.sm.epoch,
           peers: s.confState.voters.map((address) => ({ id: 0, address })),
           leader: { id: 0, address: s.leader },
           partitions: node.sm.partitionInfos().map((p) => partitionToWire(p, req.poolId, req.copysetId)),
@@ -201,18 +202,16 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
       const leader = node.leaderId();
       return { status: leader === '' ? MetaStatusCode.UNAVAILABLE : MetaStatusCode.OK, leaderHint: leader, leader: { id: 0, address: leader } };
     },
-    AddPeer: (req) =>
-      onLeader(req, async (node) => peersReply(await node.raft.addPeer(checkedAddress(req.peer?.address)))),
-    RemovePeer: (req) =>
-      onLeader(req, async (node) => peersReply(await node.raft.removePeer(checkedAddress(req.peer?.address)))),
+    AddPeer: (req) => onLeader(req, (node) => membership(node, req.epoch, () => node.raft.addPeer(checkedAddress(req.peer?.address)))),
+    RemovePeer: (req) => onLeader(req, (node) => membership(node, req.epoch, () => node.raft.removePeer(checkedAddress(req.peer?.address)))),
     ChangePeer: (req) =>
-      onLeader(req, async (node) =>
-        peersReply(await node.raft.changePeer(checkedAddress(req.oldPeer?.address), checkedAddress(req.peer?.address))),
+      onLeader(req, (node) =>
+        membership(node, req.epoch, () => node.raft.changePeer(checkedAddress(req.oldPeer?.address), checkedAddress(req.peer?.address))),
       ),
     TransferLeader: (req) =>
       onLeader(req, async (node) => {
         await node.raft.transferLeader(checkedAddress(req.peer?.address));
-        return peersReply(node.status().confState);
+        return peersReply(node.status().confState, node.sm.epoch);
       }),
   } as ServiceHandlers<MetaServerMethods>;
 }
@@ -227,6 +226,18 @@ function lockReply(r: OpResult): Record<string, unknown> {
   return { lock: r.lock === undefined ? null : lockToWire(r.lock) };
 }
 
-function peersReply(conf: { voters: readonly string[] }): Reply {
-  return { status: MetaStatusCode.OK, peers: conf.voters.map((address) => ({ id: 0, address })), epoch: 0 };
+function peersReply(conf: { voters: readonly string[] }, epoch: number): Reply {
+  return { status: MetaStatusCode.OK, peers: conf.voters.map((address) => ({ id: 0, address })), epoch };
+}
+
+/**
+ * A membership change: refused with VERSION_MISMATCH if the caller expects
+ * another epoch (0 = any); afterwards the new voters are recorded (epoch + 1).
+ */
+async function membership(node: CopysetNode, expectedEpoch: number, change: () => Promise<{ voters: readonly string[] }>): Promise<Reply> {
+  await node.syncEpoch();
+  if (expectedEpoch !== 0 && expectedEpoch !== node.sm.epoch) return { status: MetaStatusCode.VERSION_MISMATCH, epoch: node.sm.epoch };
+  const conf = await change();
+  await node.syncEpoch();
+  return peersReply(conf, node.sm.epoch);
 }
