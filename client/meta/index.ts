@@ -5,3 +5,5 @@ export { PartitionTable, type PartitionRoute } from './partition-table.js';
 export { MountSession } from './mount-session.js';
 export { TxResolver } from './tx-resolver.js';
 export { RenameTx } from './rename-tx.js';
+export { ChunkInfoClient } from './chunk-info-client.js';
+export { ChunkIdReserve, CHUNK_ID_BATCH_DEFAULT } from './chunk-id-reserve.js';

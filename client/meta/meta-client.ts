@@ -24,12 +24,11 @@ import { MetaError } from '../../src/common/errors.js';
 import { silentLogger, type Logger } from '../../src/common/log.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import { SystemRandom, type Random } from '../../src/common/random.js';
-import { trimChunkInfos } from '../../src/layout/truncate.js';
 import type { ChunkInfo, ChunkInfoAppend } from '../../src/layout/chunk-info.js';
 import { mdsService } from '../../src/proto/index.js';
 import type { FsInfo } from '../../src/proto/types-common.js';
 import type { MdsMethods } from '../../src/proto/types-mds.js';
-import { FsFileType, type GetChunkInfoResponse, type TxLock } from '../../src/proto/types-metaserver.js';
+import { FsFileType, type TxLock } from '../../src/proto/types-metaserver.js';
 import { RpcClient } from '../../src/rpc/index.js';
 import type { ChunkIdAllocator, ChunkInfoStore } from '../data/metadata.js';
 import type {
@@ -47,19 +46,18 @@ import type {
 import { FileType } from '../vfs/meta-api.js';
 import { checkOk, MetaCaller } from './meta-caller.js';
 import { MetaRouter, type Target } from './meta-router.js';
-import { appendsToWire, attrFromWire, chunkInfoFromWire, chunkInfoToWire, dentryFromWire, timeToWire, updateToWire, xattrsFromWire, xattrsToWire } from './meta-wire.js';
+import { attrFromWire, dentryFromWire, timeToWire, updateToWire, xattrsFromWire, xattrsToWire } from './meta-wire.js';
+import { ChunkIdReserve } from './chunk-id-reserve.js';
+import { ChunkInfoClient } from './chunk-info-client.js';
 import { MountSession } from './mount-session.js';
 import { RenameTx } from './rename-tx.js';
 import { TxResolver } from './tx-resolver.js';
 
-/** Server bounds (metaserver/partition/limits.ts): ids per batch read, entries per list page, appends per op. */
+/** Server bounds (metaserver/partition/limits.ts): ids per batch read, entries per list page. */
 const BATCH_IDS_MAX = 10_000;
 const LIST_PAGE_MAX = 10_000;
-const APPENDS_PER_OP_MAX = 10_000;
 /** Partitions tried for one CreateInode before asking for new ones. */
 const CREATE_ATTEMPTS_MAX = 16;
-/** Rounds of trim-then-compare for a shrinking truncate racing appends. */
-const TRIM_ROUNDS_MAX = 8;
 /** Attempts per RPC: redirects without a hint during an election cycle the replicas fast; the deadline bounds the rest. */
 const ATTEMPTS_MAX_DEFAULT = 60;
 /** Longest backoff between attempts (short: a new leader is usually there within a second or two). */
@@ -96,9 +94,8 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   readonly caller: MetaCaller;
   readonly resolver: TxResolver;
   readonly renameTx: RenameTx;
-  private chunkIdNext = 0;
-  private chunkIdEnd = 0;
-  private chunkIdRefill: Promise<void> | null = null;
+  readonly chunkInfos: ChunkInfoClient;
+  readonly chunkIds: ChunkIdReserve;
   private isClosed = false;
   private statFsCache: { atMs: number; stats: FsStats } | null = null;
   private createSequence = 0;
@@ -106,7 +103,7 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   private constructor(
     private readonly mds: RpcClient<MdsMethods>,
     readonly session: MountSession,
-    private readonly options: MetaClientOptions,
+    options: MetaClientOptions,
     private readonly logger: Logger,
   ) {
     const random = options.random ?? new SystemRandom();
@@ -128,6 +125,8 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     this.caller = new MetaCaller(this.router, logger);
     this.resolver = new TxResolver(this.caller, wallClock, logger);
     this.caller.resolveLock = (lock, at) => this.resolver.resolve(lock, at);
+    this.chunkInfos = new ChunkInfoClient(this.caller, this);
+    this.chunkIds = new ChunkIdReserve(mds, session.fsId, options.chunkIdBatch);
     this.renameTx = new RenameTx({
       caller: this.caller,
       resolver: this.resolver,
@@ -449,76 +448,22 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     };
   }
 
-  // ---- chunk infos (ChunkInfoStore) ----
+  // ---- chunk infos and chunk ids (client/data's seams) ----
 
-  async getChunkInfos(inodeId: number, chunkIndex: number): Promise<ChunkInfo[]> {
-    const chunks = await this.readChunks(inodeId, [chunkIndex]);
-    return chunks.get(chunkIndex) ?? [];
+  getChunkInfos(inodeId: number, chunkIndex: number): Promise<ChunkInfo[]> {
+    return this.chunkInfos.getChunkInfos(inodeId, chunkIndex);
   }
 
-  async appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number): Promise<void> {
-    assert(Number.isSafeInteger(newLength) && newLength >= 0, `new length ${newLength}`);
-    // One op when it fits (the usual case); otherwise several, the length raised by the last.
-    for (let i = 0; i < Math.max(1, records.length); i += APPENDS_PER_OP_MAX) {
-      const slice = records.slice(i, i + APPENDS_PER_OP_MAX);
-      const isLast = i + APPENDS_PER_OP_MAX >= records.length;
-      const { reply } = await this.caller.call(
-        () => this.router.forInode(inodeId),
-        'AppendChunkInfo',
-        { inodeId, chunks: appendsToWire(slice), length: isLast ? newLength : 0 },
-        // The server skips a record it already has: a resend is harmless.
-        { isIdempotent: true },
-      );
-      checkOk('AppendChunkInfo', reply);
-    }
+  appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number): Promise<void> {
+    return this.chunkInfos.appendChunkInfos(inodeId, records, newLength);
   }
 
-  /**
-   * Sets the length to exactly `newLength`. There is no single truncate op
-   * on the metaserver yet, so a shrink is two ordered steps: first every
-   * chunk list is trimmed (ReplaceChunkInfo, conditional on the list being
-   * unchanged), then the length is set. A crash between them leaves the
-   * tail reading as zeros inside the old length, never stale data past a
-   * later extension. A growth is one AppendChunkInfo of the zero records
-   * with the new length.
-   */
-  async truncate(inodeId: number, newLength: number, zeroRecords: readonly ChunkInfoAppend[]): Promise<void> {
-    assert(Number.isSafeInteger(newLength) && newLength >= 0, `new length ${newLength}`);
-    const attr = await this.getInodeAttr(inodeId);
-    if (newLength < attr.length) await this.trimChunks(inodeId, newLength);
-    if (zeroRecords.length > 0) await this.appendChunkInfos(inodeId, zeroRecords, newLength);
-    const after = zeroRecords.length > 0 || newLength !== attr.length ? await this.getInodeAttr(inodeId) : attr;
-    if (after.length !== newLength) await this.updateInode(inodeId, { length: newLength });
+  truncate(inodeId: number, newLength: number, zeroRecords: readonly ChunkInfoAppend[]): Promise<void> {
+    return this.chunkInfos.truncate(inodeId, newLength, zeroRecords);
   }
 
-  // ---- chunk ids (ChunkIdAllocator) ----
-
-  async allocate(count: number): Promise<number> {
-    assert(Number.isSafeInteger(count) && count > 0, `chunk id count ${count}`);
-    for (let round = 0; round < 4; round++) {
-      if (this.chunkIdEnd - this.chunkIdNext >= count) {
-        const first = this.chunkIdNext;
-        this.chunkIdNext += count;
-        return first;
-      }
-      if (this.chunkIdRefill === null) {
-        const want = Math.max(count, this.options.chunkIdBatch ?? 1024);
-        this.chunkIdRefill = this.mds
-          .callOk('AllocateChunkIds', { fsId: this.fsId, count: want })
-          .then((reply) => {
-            assert(reply.startChunkId >= this.chunkIdEnd && reply.startChunkId > 0, 'chunk ids increase');
-            const granted = reply.count > 0 ? reply.count : want;
-            // The rest of the old batch is dropped: ids are never reused, gaps are fine.
-            this.chunkIdNext = reply.startChunkId;
-            this.chunkIdEnd = reply.startChunkId + granted;
-          })
-          .finally(() => {
-            this.chunkIdRefill = null;
-          });
-      }
-      await this.chunkIdRefill;
-    }
-    throw new MetaError(MetaStatusCode.UNAVAILABLE, `could not reserve ${count} chunk ids`);
+  allocate(count: number): Promise<number> {
+    return this.chunkIds.allocate(count);
   }
 
   /** A transaction timestamp from the MDS (strictly increasing). */
@@ -534,56 +479,5 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   private async lockOnName(target: Target, parent: InodeId, name: string): Promise<TxLock | null> {
     const { reply } = await this.caller.call(() => Promise.resolve(target), 'GetDentry', { parentInodeId: parent, name }, { isIdempotent: true });
     return reply.status === MetaStatusCode.TX_LOCKED ? (reply.dentry?.lock ?? null) : null;
-  }
-
-  private async readChunks(inodeId: number, chunkIndexes: readonly number[]): Promise<Map<number, ChunkInfo[]>> {
-    for (let attempt = 1; ; attempt++) {
-      const target = await this.router.forInode(inodeId);
-      const p = target.partition;
-      const out = new Map<number, ChunkInfo[]>();
-      let status = MetaStatusCode.OK;
-      const stream = target.client.serverStream(
-        'GetChunkInfo',
-        { poolId: p.poolId, copysetId: p.copysetId, partitionId: p.partitionId, fsId: this.fsId, inodeId, chunkIndexes: [...chunkIndexes] },
-        { isIdempotent: true },
-      );
-      for await (const message of stream as AsyncIterable<GetChunkInfoResponse>) {
-        status = message.status;
-        if (status !== MetaStatusCode.OK) break;
-        for (const [index, list] of Object.entries(message.chunks)) {
-          const key = Number(index);
-          out.set(key, [...(out.get(key) ?? []), ...list.infos.map(chunkInfoFromWire)]);
-        }
-      }
-      const isStale = status === MetaStatusCode.PARTITION_NOT_FOUND || status === MetaStatusCode.COPYSET_NOT_FOUND;
-      if (isStale && attempt < 4) {
-        await this.router.refresh();
-        continue;
-      }
-      checkOk('GetChunkInfo', { status });
-      return out;
-    }
-  }
-
-  /** Trims every chunk list to `newLength`, each conditional on the list it read. */
-  private async trimChunks(inodeId: number, newLength: number): Promise<void> {
-    for (let round = 1; round <= TRIM_ROUNDS_MAX; round++) {
-      const chunks = await this.readChunks(inodeId, []);
-      let isRaced = false;
-      for (const [chunkIndex, list] of chunks) {
-        const trimmed = trimChunkInfos(list, newLength);
-        if (trimmed.length === list.length && trimmed.every((c, i) => c.length === list[i]!.length)) continue;
-        const { reply } = await this.caller.call(() => this.router.forInode(inodeId), 'ReplaceChunkInfo', {
-          inodeId,
-          chunkIndex,
-          expected: list.map(chunkInfoToWire),
-          replacement: trimmed.map(chunkInfoToWire),
-        });
-        if (reply.status === MetaStatusCode.VERSION_MISMATCH) isRaced = true;
-        else checkOk('ReplaceChunkInfo', reply);
-      }
-      if (!isRaced) return;
-    }
-    throw new MetaError(MetaStatusCode.VERSION_MISMATCH, `truncate of inode ${inodeId}: chunk lists kept changing`);
   }
 }
