@@ -47,6 +47,8 @@ export interface FlushJob {
 interface ChunkListEntry {
   readonly promise: Promise<ChunkInfo[]>;
   list: ChunkInfo[] | null;
+  /** Records this client committed while the list was loading (merged when it arrives). */
+  readonly pendingAdds: ChunkInfo[];
 }
 
 /** What a read must do: fetch segments, then apply patches (newer, local bytes) on top. */
@@ -105,15 +107,21 @@ export class InodeData {
   chunkListEntry(chunkIndex: number, load: () => Promise<ChunkInfo[]>): ChunkListEntry {
     let entry = this.chunkLists.get(chunkIndex);
     if (entry === undefined) {
-      const e: ChunkListEntry = { promise: load(), list: null };
-      e.promise.then(
+      const pendingAdds: ChunkInfo[] = [];
+      // The list is set in the same continuation that resolves `promise`, so
+      // whoever awaited `promise` finds `list` set.
+      const promise = load().then(
         (list) => {
+          for (const r of pendingAdds) if (!list.some((x) => sameChunkInfo(x, r))) list.push(r);
           e.list = list;
+          return list;
         },
-        () => {
+        (error: unknown) => {
           if (this.chunkLists.get(chunkIndex) === e) this.chunkLists.delete(chunkIndex);
+          throw error;
         },
       );
+      const e: ChunkListEntry = { promise, list: null, pendingAdds };
       this.chunkLists.set(chunkIndex, e);
       entry = e;
     }
@@ -133,15 +141,16 @@ export class InodeData {
     this.chunkLists.clear();
   }
 
-  /** Adds records this client committed to the lists it holds (a list still loading is dropped). */
+  /**
+   * Adds a record this client committed to the list it holds. A list still
+   * loading may or may not have seen the append: the record is merged (once)
+   * when it arrives.
+   */
   addCommitted(chunkIndex: number, info: ChunkInfo): void {
     const entry = this.chunkLists.get(chunkIndex);
     if (entry === undefined) return;
-    if (entry.list === null) {
-      this.chunkLists.delete(chunkIndex);
-      return;
-    }
-    if (!entry.list.some((r) => sameChunkInfo(r, info))) entry.list.push(info);
+    if (entry.list === null) entry.pendingAdds.push(info);
+    else if (!entry.list.some((r) => sameChunkInfo(r, info))) entry.list.push(info);
   }
 
   trimCommitted(newLength: number): void {
