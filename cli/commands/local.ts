@@ -1,10 +1,11 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../../src/common/log.js';
+import { initProcessMetrics, startMetricsServer } from '../../src/common/metrics.js';
 import { parseDurationMs, parseSize } from '../../src/common/units.js';
 import { localUpSettings } from '../settings.js';
 import { resolveSettings } from '../resolve.js';
-import { runUntilSignal } from '../run-until-signal.js';
+import { runUntilSignal, splitHostPort } from '../run-until-signal.js';
 import { startLocalCluster } from '../local-cluster.js';
 import { mountClient } from '../mount-fs.js';
 
@@ -22,9 +23,11 @@ export function registerLocalCommands(program: Command): void {
     .option('--s3-access-key <key>', 'S3 access key id')
     .option('--s3-secret-key <key>', 'S3 secret access key')
     .option('--log-level <level>', 'log level')
+    .option('--metrics-listen <host:port>', "Prometheus /metrics address of the mount's client")
     .action(async (_options: unknown, command: Command) => {
       const settings = resolveSettings(localUpSettings, command);
       const log = createLogger({ name: 'local', level: settings['log-level'] as 'info' });
+      const registry = initProcessMetrics('client');
       const mountPoint = path.resolve(settings.mount);
       const cluster = await startLocalCluster({
         dataDir: settings.data,
@@ -61,8 +64,15 @@ export function registerLocalCommands(program: Command): void {
         await cluster.stop();
         throw error;
       }
+      const metricsAddress = splitHostPort(settings['metrics-listen']);
+      const metrics = await startMetricsServer(metricsAddress.host, metricsAddress.port, registry);
+      log.info({ metricsPort: metrics.port }, 'client metrics');
       process.stdout.write(`ready: fs ${settings['fs-name']} mounted at ${mountPoint}, mds ${cluster.mdsAddress}\n`);
-      await Promise.race([runUntilSignal('local', log, [cluster, mount]), mount.finished.catch(() => undefined)]);
+      await Promise.race([
+        runUntilSignal('local', log, [cluster, mount, { stop: () => metrics.close() }]),
+        mount.finished.catch(() => undefined),
+      ]);
+      await metrics.close();
       await mount.stop().catch((error: unknown) => log.error({ err: error }, 'unmount failed'));
       await cluster.stop();
       process.exit(0);

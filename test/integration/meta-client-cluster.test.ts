@@ -132,6 +132,8 @@ test('rename in one copyset, replacing a target; sessions carry open inodes; sta
   const refreshes = client.session.refreshCount;
   await client.registerOpen(a.inodeId);
   await client.registerOpen(a.inodeId);
+  // Registration is batched: it reaches the MDS within OPEN_REGISTRATION_BATCH_MS, not before open returns.
+  for (let i = 0; i < 100 && client.session.refreshCount === refreshes; i++) await new Promise((r) => setTimeout(r, 20));
   assert.ok(client.session.refreshCount > refreshes, 'registration reached the MDS');
   assert.deepEqual(client.session.openInodeIds(), [a.inodeId]);
   await client.unregisterOpen(a.inodeId);
