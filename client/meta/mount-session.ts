@@ -98,6 +98,8 @@ export class MountSession {
       return;
     }
     this.openCounts.delete(inodeId);
+    // After unmount the session is gone at the MDS anyway.
+    if (this.isClosed) return;
     // Listing a closed inode a little longer is harmless; do not make close wait for the MDS.
     this.refreshNow().catch((error: unknown) =>
       this.logger.warn({ err: (error as Error).message }, 'meta: session refresh after close failed'),
