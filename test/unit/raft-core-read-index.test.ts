@@ -74,7 +74,7 @@ test('a partitioned old leader cannot answer a ReadIndex (no quorum confirms it)
   assert.equal(net.peer('a').readStates.length, 0);
 });
 
-test('lease-based reads answer at once but require check-quorum', () => {
+test('lease-based reads answer at once while the lease holds, and require check-quorum', () => {
   const storage = MemoryStorage.withConfState({ voters: ['a'], votersOutgoing: [], learners: [] });
   assert.throws(
     () =>
@@ -82,12 +82,49 @@ test('lease-based reads answer at once but require check-quorum', () => {
     /checkQuorum/,
   );
   const net = new TestNetwork(['a', 'b', 'c'], { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased });
-  net.elect('a');
-  net.stabilize();
+  // Lease mode: restarted nodes refuse votes for an election timeout (startup quiet).
+  net.tickAll(25);
+  const leader = net.leader()!;
+  assert.ok(leader !== undefined);
+  net.tickAll(2);
   net.filter = (m) => m.type !== MessageType.MsgHeartbeatResp && m.type !== MessageType.MsgHeartbeat;
-  net.peer('a').node.readIndex(bytes('lease'));
+  leader.node.readIndex(bytes('lease'));
   net.stabilize();
-  assert.equal(net.peer('a').readStates.length, 1);
+  assert.equal(leader.readStates.length, 1);
+});
+
+test('the lease expires before another leader can be elected: an isolated leader stops answering from it', () => {
+  const net = new TestNetwork(['a', 'b', 'c'], { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased });
+  net.tickAll(25);
+  const leader = net.leader()!;
+  net.tickAll(2);
+  net.isolate(leader.id);
+  // Within electionTick - margin ticks of the last acknowledged heartbeat the lease holds ...
+  assert.equal(leader.node.raft.leaseValid(), true);
+  for (let i = 0; i < 8; i++) {
+    leader.node.tick();
+    net.stabilize();
+  }
+  // ... then it lapses, still as leader (check-quorum has not fired yet): reads
+  // fall back to a heartbeat round, which the partition never confirms.
+  assert.equal(leader.node.raft.state, 2);
+  assert.equal(leader.node.raft.leaseValid(), false);
+  leader.node.readIndex(bytes('after-lapse'));
+  net.stabilize();
+  assert.equal(leader.readStates.length, 0);
+});
+
+test('a leader that sent MsgTimeoutNow gives up its lease', () => {
+  const net = new TestNetwork(['a', 'b', 'c'], { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased });
+  net.tickAll(25);
+  const leader = net.leader()!;
+  net.tickAll(2);
+  assert.equal(leader.node.raft.leaseValid(), true);
+  const other = [...net.peers.keys()].find((id) => id !== leader.id)!;
+  net.filter = (m) => m.type !== MessageType.MsgTimeoutNow;
+  leader.node.transferLeader(other);
+  net.stabilize();
+  assert.equal(leader.node.raft.leaseValid(), false);
 });
 
 test('several pending reads are released together by one confirmation', () => {

@@ -35,6 +35,8 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from within the current election timeout (check-quorum). */
   recentActive: boolean;
+  /** The latest leader tick this follower echoed in a heartbeat response (lease). */
+  leaseAckTick = -1;
   /** In StateProbe: a MsgApp is outstanding, so wait. */
   probeSent = false;
   isLearner: boolean;
@@ -60,6 +62,7 @@ export class Progress {
     p.state = this.state;
     p.pendingSnapshot = this.pendingSnapshot;
     p.probeSent = this.probeSent;
+    p.leaseAckTick = this.leaseAckTick;
     return p;
   }
 

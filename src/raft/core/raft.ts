@@ -65,8 +65,17 @@ export interface RaftConfig {
   readonly checkQuorum?: boolean;
   /** Campaign only after a pre-vote round shows a quorum would vote for us (§9.6). */
   readonly preVote?: boolean;
-  /** How ReadIndex is served; LeaseBased requires checkQuorum. */
+  /**
+   * How ReadIndex is served; LeaseBased requires checkQuorum. A lease read
+   * is answered at once while the leader holds a lease (see `leaseValid`),
+   * otherwise through the ReadIndex heartbeat round.
+   */
   readonly readOnlyOption?: ReadOnlyOption;
+  /**
+   * Ticks subtracted from the lease for clock drift and tick granularity
+   * (LeaseBased only; default 2). The lease is electionTick minus this.
+   */
+  readonly leaseMarginTicks?: number;
   /** Followers drop proposals instead of forwarding them to the leader. */
   readonly disableProposalForwarding?: boolean;
   /**
@@ -131,6 +140,18 @@ export class Raft {
   readonly heartbeatTimeout: number;
   readonly electionTimeout: number;
   randomizedElectionTimeout = 0;
+  /** Ticks since this node started: the leader's lease clock. */
+  private tickCount = 0;
+  private readonly leaseMarginTicks: number;
+  /** A leader that sent MsgTimeoutNow holds no lease for the rest of its term (the transferee's election is forced). */
+  private leaseRevoked = false;
+  /**
+   * Lease mode only: just after (re)starting, a node does not know of a
+   * leader, yet may have promised one not to vote (before a crash). It
+   * refuses votes until an election timeout has passed, so a leader's lease
+   * survives follower restarts (thesis §6.4.1).
+   */
+  private startupQuiet: boolean;
   private readonly random: Random;
   private readonly maxMsgSize: number;
   private readonly maxUncommittedSize: number;
@@ -159,6 +180,9 @@ export class Raft {
     this.checkQuorum = c.checkQuorum ?? false;
     this.preVote = c.preVote ?? false;
     this.readOnly = new ReadOnly(readOnlyOption);
+    this.leaseMarginTicks = c.leaseMarginTicks ?? 2;
+    assert(this.leaseMarginTicks >= 1 && this.leaseMarginTicks < c.electionTick, 'raft: leaseMarginTicks out of range');
+    this.startupQuiet = readOnlyOption === ReadOnlyOption.LeaseBased;
     this.disableProposalForwarding = c.disableProposalForwarding ?? false;
     this.stepDownOnRemoval = c.stepDownOnRemoval ?? false;
     this.tickFn = this.tickElection;
@@ -287,7 +311,9 @@ export class Raft {
   private sendHeartbeat(to: NodeId, ctx: Uint8Array): void {
     // Never tell a follower to commit past what it is known to hold.
     const commit = Math.min(this.trk.progress.get(to)!.match, this.raftLog.committed);
-    this.send({ type: MessageType.MsgHeartbeat, to, commit, context: ctx });
+    // `index` carries the leader's tick at sending; the follower echoes it, and
+    // the leader's lease runs from the oldest tick a quorum has echoed.
+    this.send({ type: MessageType.MsgHeartbeat, to, commit, context: ctx, index: this.tickCount });
   }
 
   private bcastAppend(): void {
@@ -303,6 +329,7 @@ export class Raft {
   }
 
   private sendTimeoutNow(to: NodeId): void {
+    this.leaseRevoked = true;
     this.send({ type: MessageType.MsgTimeoutNow, to });
   }
 
@@ -331,6 +358,7 @@ export class Raft {
       pr.next = last + 1;
       pr.recentActive = false;
       pr.probeSent = false;
+      pr.leaseAckTick = -1;
       pr.inflights.reset();
     }
     this.pendingConfIndex = 0;
@@ -379,7 +407,27 @@ export class Raft {
   // ---- ticks ------------------------------------------------------------------------
 
   tick(): void {
+    this.tickCount++;
+    if (this.startupQuiet && this.electionElapsed + 1 >= this.electionTimeout) this.startupQuiet = false;
     this.tickFn();
+  }
+
+  /**
+   * Whether this leader may answer reads from its lease. Followers ignore
+   * votes for electionTimeout ticks after hearing from the leader
+   * (check-quorum stickiness, and startupQuiet across restarts), so no other
+   * leader can be elected before (send tick of a heartbeat a quorum has
+   * acknowledged) + electionTimeout. The margin covers tick granularity and
+   * drift. etcd's lease instead lasts until check-quorum notices the loss
+   * of the quorum, up to two election timeouts later: the simulator found
+   * stale reads in that window.
+   */
+  leaseValid(): boolean {
+    if (this.state !== StateType.Leader || this.leaseRevoked || this.leadTransferee !== '') return false;
+    const c = this.trk.config;
+    const tickOf = (id: NodeId): number => (id === this.id ? this.tickCount : (this.trk.progress.get(id)?.leaseAckTick ?? -1));
+    const quorumTick = Math.min(quorumOldest(c.incoming, tickOf), quorumOldest(c.outgoing, tickOf));
+    return this.tickCount - quorumTick < this.electionTimeout - this.leaseMarginTicks;
   }
 
   private tickElection = (): void => {
@@ -453,6 +501,7 @@ export class Raft {
     assert(this.state !== StateType.Follower, 'raft: invalid transition follower -> leader');
     this.stepFn = this.stepLeader;
     this.reset(this.term);
+    this.leaseRevoked = false;
     this.tickFn = this.tickHeartbeat;
     this.lead = this.id;
     this.state = StateType.Leader;
@@ -529,7 +578,8 @@ export class Raft {
         // Leader stickiness (§6 / thesis §4.2.3): while we hear from a
         // leader, ignore votes, so a removed or partitioned node cannot
         // disrupt the cluster. A transfer forces the vote.
-        const inLease = this.checkQuorum && this.lead !== '' && this.electionElapsed < this.electionTimeout;
+        const inLease =
+          this.checkQuorum && (this.lead !== '' || this.startupQuiet) && this.electionElapsed < this.electionTimeout;
         if (!force && inLease) return 'ok';
       }
       if (m.type === MessageType.MsgPreVote) {
@@ -626,11 +676,12 @@ export class Raft {
         break;
       case MessageType.MsgHeartbeatResp: {
         pr.recentActive = true;
+        pr.leaseAckTick = Math.max(pr.leaseAckTick, m.index);
         pr.probeSent = false;
         // The follower is alive: free a slot so a stalled pipeline can resume.
         if (pr.state === ProgressState.Replicate && pr.inflights.isFull()) pr.inflights.freeFirstOne();
         if (pr.match < this.raftLog.lastIndex()) this.sendAppend(m.from);
-        if (this.readOnly.option !== ReadOnlyOption.Safe || m.context.byteLength === 0) break;
+        if (m.context.byteLength === 0) break;
         const acks = this.readOnly.recvAck(m.from, m.context);
         if (acks === undefined) break;
         const votes = new Map<NodeId, boolean>();
@@ -755,8 +806,13 @@ export class Raft {
       this.readOnly.addRequest(this.raftLog.committed, m);
       this.readOnly.recvAck(this.id, m.context);
       this.bcastHeartbeatWithCtx(m.context);
-    } else {
+    } else if (this.leaseValid()) {
       this.respondToReadIndex(m, this.raftLog.committed);
+    } else {
+      // No lease right now: confirm leadership with a heartbeat round instead.
+      this.readOnly.addRequest(this.raftLog.committed, m);
+      this.readOnly.recvAck(this.id, m.context);
+      this.bcastHeartbeatWithCtx(m.context);
     }
   }
 
@@ -881,7 +937,7 @@ export class Raft {
 
   private handleHeartbeat(m: Message): void {
     this.raftLog.commitTo(m.commit);
-    this.send({ type: MessageType.MsgHeartbeatResp, to: m.from, context: m.context });
+    this.send({ type: MessageType.MsgHeartbeatResp, to: m.from, context: m.context, index: m.index });
   }
 
   private handleSnapshot(m: Message): void {
@@ -973,4 +1029,11 @@ export class Raft {
       this.bcastAppend();
     }
   }
+}
+
+/** The tick a majority of `voters` has echoed (the quorum's oldest); +Infinity for an empty half. */
+function quorumOldest(voters: ReadonlySet<NodeId>, tickOf: (id: NodeId) => number): number {
+  if (voters.size === 0) return Number.POSITIVE_INFINITY;
+  const ticks = [...voters].map(tickOf).sort((a, b) => b - a);
+  return ticks[Math.floor(voters.size / 2)]!;
 }
