@@ -13,7 +13,7 @@ import { assert, assertSafeUint } from '../../src/common/assert.js';
 import { StorageError } from '../../src/common/errors.js';
 import { silentLogger, type Logger } from '../../src/common/log.js';
 import type { ChunkInfo, ChunkInfoAppend } from '../../src/layout/chunk-info.js';
-import { chunkIndexOf, objectPiecesOf, splitByChunk, type LayoutGeometry } from '../../src/layout/geometry.js';
+import { objectPiecesOf, splitByChunk, type LayoutGeometry } from '../../src/layout/geometry.js';
 import { objectKey } from '../../src/layout/object-key.js';
 import { zeroRecordsForExtend } from '../../src/layout/truncate.js';
 import type { ObjectSegment } from '../../src/layout/read-resolution.js';
@@ -549,11 +549,6 @@ export class DataClient {
     await withTimeout(Promise.allSettled([...this.backgroundUploads]), timeoutMs, () => null).catch(() => undefined);
     await this.writeBack?.close();
     if (error !== null) throw error;
-  }
-
-  /** The chunk index of an offset (FileHandle uses it for read-ahead bounds). */
-  chunkIndexOf(offset: number): number {
-    return chunkIndexOf(this.geometry, offset);
   }
 }
 
