@@ -1,6 +1,6 @@
 /**
  * Runs the Raft simulator from the command line:
- *   npm run sim -- --seeds N [--seed S] [--steps K] [--clients C] [--lin] [--trace]
+ *   npm run sim -- --seeds N [--seed S] [--steps K] [--clients C] [--lin] [--lease] [--trace]
  * --steps is the number of Raft ticks of the fault phase (default 200).
  * --seed S alone replays one seed (add --trace for its event log); with
  * --seeds N it runs seeds S..S+N-1. Exits 1 on the first violation and
@@ -15,10 +15,11 @@ interface CliArgs {
   lin: boolean;
   trace: boolean;
   clients: number;
+  lease: boolean;
 }
 
 function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { seeds: 1, seed: 1, ticks: 200, lin: false, trace: false, clients: 3 };
+  const args: CliArgs = { seeds: 1, seed: 1, ticks: 200, lin: false, trace: false, clients: 3, lease: false };
   let sawSeeds = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -34,8 +35,9 @@ function parseArgs(argv: readonly string[]): CliArgs {
     else if (a === '--steps' || a === '--ticks') args.ticks = next();
     else if (a === '--clients') args.clients = next();
     else if (a === '--lin') args.lin = true;
+    else if (a === '--lease') args.lease = true;
     else if (a === '--trace') args.trace = true;
-    else throw new Error(`unknown argument ${a} (use --seeds N [--seed S] [--steps K] [--clients C] [--lin] [--trace])`);
+    else throw new Error(`unknown argument ${a} (use --seeds N [--seed S] [--steps K] [--clients C] [--lin] [--lease] [--trace])`);
   }
   if (!sawSeeds && argv.includes('--seed')) args.seeds = 1;
   return args;
@@ -51,13 +53,14 @@ function main(): number {
       ticks: args.ticks,
       checkLinearizability: args.lin,
       clients: args.clients,
+      leaseReads: args.lease,
       ...(args.trace ? { trace: (line: string) => console.log(line) } : {}),
     });
     for (const [k, v] of Object.entries(result.stats)) totals[k] = (totals[k] ?? 0) + v;
     if (!result.ok) {
       console.error(`FAIL seed ${s}: ${result.failure}`);
       console.error(`  swarm: ${result.swarm}`);
-      console.error(`  replay: npm run sim -- --seed ${s} --steps ${args.ticks} --clients ${args.clients}${args.lin ? ' --lin' : ''} --trace`);
+      console.error(`  replay: npm run sim -- --seed ${s} --steps ${args.ticks} --clients ${args.clients}${args.lin ? ' --lin' : ''}${args.lease ? ' --lease' : ''} --trace`);
       return 1;
     }
     if (args.seeds === 1) console.log(`seed ${s} ok: ${result.swarm} ${JSON.stringify(result.stats)}`);
