@@ -45,6 +45,8 @@ interface PartitionPlan {
   readonly dirIds: number[];
   inodeCursor: number;
   dirCursor: number;
+  /** The directory at dirCursor is encoded up to this name ('' = not started): large directories go in batches. */
+  dirAfter: string;
 }
 
 /**
@@ -96,7 +98,7 @@ export class SnapshotSession implements SnapshotGuard {
       // An older session still attached (never drained): finish it in memory, it stays valid.
       if (p.guard !== null) p.guard.preservePartition(p);
       this.encodeEager(p);
-      this.plans.push({ p, inodeIds: [...p.inodes.keys()], dirIds: [...p.dirs.keys()], inodeCursor: 0, dirCursor: 0 });
+      this.plans.push({ p, inodeIds: [...p.inodes.keys()], dirIds: [...p.dirs.keys()], inodeCursor: 0, dirCursor: 0, dirAfter: '' });
       this.totals.inodes += p.inodes.size;
       this.totals.dentries += p.dentryCount;
       p.guard = this;
@@ -128,7 +130,11 @@ export class SnapshotSession implements SnapshotGuard {
 
   preserveDir(p: Partition, dirId: number, dir: DirIndex): void {
     assert(p.guard === this && dir.snapshotEpoch !== this.epoch, 'preserving a directory this session still needs');
-    this.encodeDir(p, dirId, dir);
+    const plan = this.plans.find((x) => x.p === p);
+    assert(plan !== undefined, 'a guarded partition has a plan');
+    // The directory being encoded in batches: only what is not encoded yet.
+    const after = plan.dirIds[plan.dirCursor] === dirId ? plan.dirAfter : '';
+    this.encodeDir(p, dirId, dir, after);
   }
 
   preservePartition(p: Partition): void {
@@ -205,11 +211,19 @@ export class SnapshotSession implements SnapshotGuard {
       return true;
     }
     if (plan.dirCursor < plan.dirIds.length) {
-      for (let n = 0; n < Math.max(1, this.batchSize >> 5) && plan.dirCursor < plan.dirIds.length; n++) {
-        const dirId = plan.dirIds[plan.dirCursor++]!;
-        const dir = p.dirs.get(dirId);
-        if (dir !== undefined && dir.snapshotEpoch !== this.epoch) this.encodeDir(p, dirId, dir);
+      const dirId = plan.dirIds[plan.dirCursor]!;
+      const dir = p.dirs.get(dirId);
+      if (dir !== undefined && dir.snapshotEpoch !== this.epoch) {
+        const page = dir.list(plan.dirAfter, this.batchSize);
+        if (page.length > 0) {
+          this.encodeDentries(p, dirId, page);
+          plan.dirAfter = page[page.length - 1]!.name;
+        }
+        if (page.length === this.batchSize) return true; // more of this directory next time
+        dir.snapshotEpoch = this.epoch;
       }
+      plan.dirCursor += 1;
+      plan.dirAfter = '';
       return true;
     }
     return false;
@@ -226,29 +240,31 @@ export class SnapshotSession implements SnapshotGuard {
     this.emit();
   }
 
-  private encodeDir(p: Partition, dirId: number, dir: DirIndex): void {
-    let batch: Dentry[] = [];
-    const flush = (): void => {
-      this.frame.uint(Kind.Dentries);
-      this.frame.uint(p.partitionId);
-      this.frame.uint(batch.length);
-      for (const d of batch) {
-        assert(d.parentId === dirId, 'entries of one directory');
-        this.frame.uint(d.parentId);
-        this.frame.string(d.name);
-        this.frame.uint(d.inodeId);
-        this.frame.uint(d.type);
-        this.frame.uint(d.commitTs);
-      }
-      this.emit();
-      batch = [];
-    };
-    for (const d of dir.entries()) {
-      batch.push(d);
-      if (batch.length === this.batchSize) flush();
+  /** Encodes every entry of a directory after `after` ('' = all) and marks it held. */
+  private encodeDir(p: Partition, dirId: number, dir: DirIndex, after: string): void {
+    let last = after;
+    for (let pages = 0; pages <= dir.size; pages++) {
+      const page = dir.list(last, this.batchSize);
+      if (page.length > 0) this.encodeDentries(p, dirId, page);
+      if (page.length < this.batchSize) break;
+      last = page[page.length - 1]!.name;
     }
-    if (batch.length > 0) flush();
     dir.snapshotEpoch = this.epoch;
+  }
+
+  private encodeDentries(p: Partition, dirId: number, dentries: readonly Dentry[]): void {
+    this.frame.uint(Kind.Dentries);
+    this.frame.uint(p.partitionId);
+    this.frame.uint(dentries.length);
+    for (const d of dentries) {
+      assert(d.parentId === dirId, 'entries of one directory');
+      this.frame.uint(d.parentId);
+      this.frame.string(d.name);
+      this.frame.uint(d.inodeId);
+      this.frame.uint(d.type);
+      this.frame.uint(d.commitTs);
+    }
+    this.emit();
   }
 
   private emit(): void {
