@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Errno, toErrno } from '../../src/common/errno.js';
 import { S3ObjectStore } from '../../src/object/s3-object-store.js';
+import type { ObjectStore } from '../../src/object/object-store.js';
 import { DataClient } from '../../client/data/data-client.js';
 import type { DataClientOptions } from '../../client/data/data-options.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
@@ -128,6 +129,59 @@ test('past the upload timeout fsync fails with EIO; after S3 returns nothing ack
   const got = await readAll(opts, meta, 2);
   assert.ok(got.equals(model.bytes), 'everything acknowledged is in S3 and committed');
   await client.close();
+});
+
+test('a hung S3 (SIGSTOP) times requests out: fsync fails with EIO in bounded time, then recovers', async () => {
+  const meta = new ReferenceChunkInfoStore();
+  const impatient = new S3ObjectStore({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    bucket: s3.bucket,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    requestTimeoutMs: 500,
+    retryDeadlineMs: 500,
+  });
+  // The client talks to `current`: the impatient store while the server hangs,
+  // the normal one once it is back.
+  let current: ObjectStore = impatient;
+  const switching: ObjectStore = {
+    description: 'switching',
+    put: (k, d) => current.put(k, d),
+    get: (k, r) => current.get(k, r),
+    head: (k) => current.head(k),
+    delete: (k) => current.delete(k),
+    deleteMany: (ks) => current.deleteMany(ks),
+    list: (p, c, l) => current.list(p, c, l),
+    close: async () => undefined,
+  };
+  const opts = { ...options(meta, { uploadTimeoutMs: 1_500, keyPrefix: 'hung' }), store: switching };
+  const client = await DataClient.start(opts);
+  try {
+    const h = client.open(4, 0);
+    const data = pattern(200_000, 7);
+    await h.write(0, data);
+    s3.pause();
+    const started = performance.now();
+    const error = await h.fsync().then(() => null, (e: unknown) => e);
+    const elapsedMs = performance.now() - started;
+    s3.resume();
+    assert.equal(toErrno(error), Errno.EIO);
+    assert.ok(elapsedMs < 6_000, `fsync against a hung server took ${elapsedMs} ms`);
+    // s3rver streams a PUT body straight into the object file (not atomic):
+    // a request we aborted while it was stopped is still written, truncated,
+    // once it wakes. Real S3 discards an incomplete PUT. Let the woken server
+    // work off that backlog before the retry that must win.
+    await new Promise((r) => setTimeout(r, 1_000));
+    current = store;
+    await h.fsync();
+    await h.close();
+    assert.ok((await readAll({ ...opts, store }, meta, 4)).equals(data));
+  } finally {
+    s3.resume();
+    await client.close();
+    await impatient.close();
+  }
 });
 
 test('with a write-back cache, fsync succeeds from local disk while S3 is down; upload resumes', async () => {
