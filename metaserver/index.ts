@@ -41,6 +41,8 @@ export interface MetaserverOptions {
   readonly zone?: string;
   /** Raft transport address; default host:(port+1). */
   readonly raftListen?: string;
+  /** Where to dial a peer's Raft transport, given its id (service address); default raftAddressOf (tests route through proxies). */
+  readonly raftResolve?: (id: string) => string;
   /** Raft tick interval (default 100 ms: election ~1 s, heartbeats ~100 ms). */
   readonly tickMs?: number;
   readonly raft?: CopysetNodeOptions['raft'];
@@ -100,7 +102,7 @@ export async function startMetaserver(options: MetaserverOptions): Promise<Metas
   await mkdir(options.dataDir, { recursive: true });
   const address = options.listen;
   const raftAddress = options.raftListen ?? raftAddressOf(address);
-  const transport = await GrpcTransport.start({ listenAddress: raftAddress, localId: address, resolve: raftAddressOf });
+  const transport = await GrpcTransport.start({ listenAddress: raftAddress, localId: address, resolve: options.raftResolve ?? raftAddressOf });
   const ticker = new IntervalTicker(options.tickMs ?? 100);
   const raftHost = new RaftHost(transport, ticker);
   const copysets = new CopysetManager(options.dataDir, raftHost, options.raft ?? {});
