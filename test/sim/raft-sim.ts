@@ -170,6 +170,12 @@ interface SimNode {
   confState: ConfState;
   /** Ticks happen when (now + phase) % UNITS_PER_TICK === 0: nodes are not in lockstep. */
   readonly phase: number;
+  /**
+   * Bounded clock drift: a slow node skips one tick in every `skipEvery`
+   * (0 = exact). Kept within the lease margin (at most 1 in 20).
+   */
+  readonly skipEvery: number;
+  tickBoundaries: number;
   /** Shut down for good (removed from the cluster). */
   stopped: boolean;
   /** Snapshot data received by MsgSnap, keyed "index:term", until installed. */
@@ -265,6 +271,8 @@ export class RaftSimulation {
         sm: new KvStateMachine(),
         confState: cs,
         phase: this.random.int(UNITS_PER_TICK),
+        skipEvery: pick(this.random, [0, 0, 20, 50]),
+        tickBoundaries: 0,
         stopped: false,
         staged: new Map(),
         pendingWrites: new Map(),
@@ -699,7 +707,12 @@ export class RaftSimulation {
   private step(): void {
     const isTickBoundary = (n: SimNode): boolean => (this.clock.now + n.phase) % UNITS_PER_TICK === 0;
     if (!this.healing && this.clock.now % UNITS_PER_TICK === 0) this.faultStep();
-    for (const n of this.nodes.values()) if (n.raw !== null && !n.stopped && isTickBoundary(n)) n.raw.tick();
+    for (const n of this.nodes.values()) {
+      if (n.raw === null || n.stopped || !isTickBoundary(n)) continue;
+      n.tickBoundaries++;
+      if (n.skipEvery > 0 && n.tickBoundaries % n.skipEvery === 0) continue;
+      n.raw.tick();
+    }
     const { deliver, lost } = this.network.due();
     for (const f of lost) this.lost(f);
     for (const f of deliver) this.deliver(f);
