@@ -19,6 +19,7 @@ import { zeroRecordsForExtend } from '../../src/layout/truncate.js';
 import type { ObjectSegment } from '../../src/layout/read-resolution.js';
 import { isNotFound, type ObjectStore } from '../../src/object/object-store.js';
 import { ChunkIdPool } from './chunk-id-pool.js';
+import { dataPathMetrics, type DataMetrics } from './data-metrics.js';
 import { resolveDataOptions, type DataClientOptions, type ResolvedDataOptions } from './data-options.js';
 import { DiskReadCache } from './disk-read-cache.js';
 import { FileHandle } from './file-handle.js';
@@ -40,6 +41,7 @@ export class DataClient {
   readonly options: ResolvedDataOptions;
   readonly budget: MemoryBudget;
   readonly fetcher: ObjectFetcher;
+  readonly metrics: DataMetrics;
   private readonly store: ObjectStore;
   private readonly chunkInfos: ChunkInfoStore;
   private readonly ids: ChunkIdPool;
@@ -66,7 +68,8 @@ export class DataClient {
     this.timers = raw.timers ?? realTimers;
     this.log = raw.logger ?? silentLogger;
     this.budget = new MemoryBudget(this.options.memoryLimitBytes, () => this.onMemoryPressure());
-    this.fetcher = new ObjectFetcher(raw.store, this.options.blockCacheBytes, this.options.readConcurrency, diskCache, writeBack);
+    this.metrics = dataPathMetrics(raw.metricsRegistry);
+    this.fetcher = new ObjectFetcher(raw.store, this.options.blockCacheBytes, this.options.readConcurrency, diskCache, writeBack, this.metrics);
   }
 
   /**
@@ -103,6 +106,7 @@ export class DataClient {
       await this.chunkInfos.appendChunkInfos(record.inodeId, [{ chunkIndex: record.chunkIndex, info: record.info }], record.newLength);
     });
     await this.writeBack.complete(record.seq);
+    this.metrics.stagedReplayed.inc();
   }
 
   // ---- files ----
@@ -167,6 +171,7 @@ export class DataClient {
       const job = inode.cutFilledBlocks(at, () => this.cutSeq++);
       if (job !== null) this.startJob(inode, job);
       this.armFlushTimer(inode);
+      this.metrics.bytesWritten.inc(n);
       pos += n;
     }
   }
@@ -234,12 +239,15 @@ export class DataClient {
         Promise.all(pieces.map((p) => this.puts.run(() => this.store.put(p.key, p.data)))),
       );
       for (const p of pieces) this.fetcher.remember(p.key, p.data);
+      this.metrics.objectsUploaded.inc(pieces.length);
+      this.metrics.bytesUploaded.inc(job.data.length);
       this.markDurable(job, pieces);
       job.state = 'uploaded';
       inode.notify();
       void this.commit(inode);
     } catch (error) {
       this.log.warn({ inodeId: inode.inodeId, err: (error as Error).message }, 'flush failed; kept for retry');
+      this.metrics.flushFailures.inc({ step: 'write' });
       job.state = 'failed';
       job.failedStep = 'write';
       job.error = error as Error;
@@ -280,6 +288,7 @@ export class DataClient {
       this.log.warn({ err: (error as Error).message }, 'staging failed; uploading directly');
       return false;
     }
+    this.metrics.bytesStaged.inc(job.data!.length);
     this.markDurable(job, pieces);
     job.state = 'staged';
     inode.notify();
@@ -298,8 +307,10 @@ export class DataClient {
           staged.pieces.map(async (p) => {
             const data = await this.writeBack!.readPiece(p);
             await this.puts.run(() => this.store.put(p.key, data));
+            this.metrics.bytesUploaded.inc(data.length);
           }),
         );
+        this.metrics.objectsUploaded.inc(staged.pieces.length);
         job.state = 'uploaded';
         inode.notify();
         void this.commit(inode);
@@ -327,6 +338,7 @@ export class DataClient {
             this.chunkInfos.appendChunkInfos(inode.inodeId, records, newLength),
           );
         } catch (error) {
+          this.metrics.flushFailures.inc({ step: 'commit' });
           for (const j of batch) {
             j.state = 'failed';
             j.failedStep = 'commit';
@@ -336,6 +348,7 @@ export class DataClient {
           this.armFlushTimer(inode);
           continue;
         }
+        this.metrics.commits.inc();
         // The journal's 'done' goes before the job counts as committed: a
         // truncate that follows must not be undone by replaying this record
         // after a crash.

@@ -3,6 +3,7 @@ import { assert } from '../../src/common/assert.js';
 import { ConfigError } from '../../src/common/errors.js';
 import { assertGeometry, type LayoutGeometry } from '../../src/layout/geometry.js';
 import type { Logger } from '../../src/common/log.js';
+import type { Registry } from 'prom-client';
 import type { ObjectStore } from '../../src/object/object-store.js';
 import type { ChunkIdAllocator, ChunkInfoStore } from './metadata.js';
 import type { Timers } from './timers.js';
@@ -40,6 +41,8 @@ export interface DataClientOptions {
   readonly diskCache?: DiskCacheOptions;
   readonly timers?: Timers;
   readonly logger?: Logger;
+  /** Where the data-path counters register (default: the process registry). */
+  readonly metricsRegistry?: Registry;
 }
 
 export interface ResolvedDataOptions {

@@ -49,6 +49,7 @@ export class FileHandle {
     const decision = this.readAhead.onRead(offset, end - offset, this.inode.lengthBytes);
     const data = await this.client.readRange(this.inode, offset, end - offset, decision.isSequential);
     if (decision.prefetchLength > 0) this.client.prefetch(this.inode, decision.prefetchOffset, decision.prefetchLength);
+    this.client.metrics.bytesRead.inc(data.length);
     return data;
   }
 

@@ -10,6 +10,7 @@ import { LRUCache } from 'lru-cache';
 import { assert } from '../../src/common/assert.js';
 import { CorruptionError } from '../../src/common/errors.js';
 import type { ObjectStore } from '../../src/object/object-store.js';
+import type { DataMetrics, ReadSource } from './data-metrics.js';
 import type { DiskReadCache } from './disk-read-cache.js';
 import { Semaphore } from './semaphore.js';
 import type { WriteBackCache } from './write-back-cache.js';
@@ -28,6 +29,7 @@ export class ObjectFetcher {
     readConcurrency: number,
     private readonly diskCache: DiskReadCache | null,
     private readonly staged: WriteBackCache | null,
+    private readonly metrics: DataMetrics,
     private readonly prefetchQueueMax = 64,
   ) {
     this.blocks = new LRUCache<string, Buffer>({ maxSize: Math.max(1, memoryCacheBytes), sizeCalculation: (b) => Math.max(1, b.length) });
@@ -48,22 +50,36 @@ export class ObjectFetcher {
    * whole object to be fetched and cached (sequential reads, small objects).
    */
   async read(key: string, offset: number, length: number, whole: boolean): Promise<Buffer> {
-    const local = this.unuploaded.get(key) ?? this.blocks.get(key);
-    if (local !== undefined) return slice(key, local, offset, length);
+    const count = (source: ReadSource): void => this.metrics.bytesFetched.inc({ source }, length);
+    const unuploaded = this.unuploaded.get(key);
+    if (unuploaded !== undefined) {
+      count('unuploaded');
+      return slice(key, unuploaded, offset, length);
+    }
+    const cached = this.blocks.get(key);
+    if (cached !== undefined) {
+      count('memory');
+      return slice(key, cached, offset, length);
+    }
     if (this.staged !== null) {
       const data = await this.staged.readStaged(key);
       if (data !== null) {
         this.remember(key, data);
+        count('staged');
         return slice(key, data, offset, length);
       }
     }
-    if (whole || this.inflight.has(key)) return slice(key, await this.fetchWhole(key), offset, length);
+    if (whole || this.inflight.has(key)) return slice(key, await this.fetchWhole(key, count), offset, length);
     if (this.diskCache !== null) {
-      const cached = await this.diskCache.read(key, { offset, length });
-      if (cached !== null) return cached;
+      const fromDisk = await this.diskCache.read(key, { offset, length });
+      if (fromDisk !== null) {
+        count('disk');
+        return fromDisk;
+      }
     }
     const data = await this.gets.run(() => this.store.get(key, { offset, length }));
     if (data.length !== length) throw new CorruptionError(`object ${key} is shorter than its chunk info says`);
+    count('store');
     return data;
   }
 
@@ -79,12 +95,14 @@ export class ObjectFetcher {
       });
   }
 
-  private fetchWhole(key: string): Promise<Buffer> {
+  /** `count` is told where the bytes came from (a shared in-flight fetch counts as memory). */
+  private fetchWhole(key: string, count: (source: ReadSource) => void = () => undefined): Promise<Buffer> {
     const existing = this.inflight.get(key);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined) return existing.then((data) => (count('memory'), data));
     const p = (async () => {
       const fromDisk = this.diskCache === null ? null : await this.diskCache.read(key);
       const data = fromDisk ?? (await this.gets.run(() => this.store.get(key)));
+      count(fromDisk === null ? 'store' : 'disk');
       this.remember(key, data);
       if (fromDisk === null && this.diskCache !== null) this.diskCache.offer(key, data);
       return data;

@@ -7,6 +7,7 @@ import type { ObjectStore } from '../../src/object/object-store.js';
 import { backoffDelayMs, classifyS3Failure } from '../../src/object/retry-policy.js';
 import { objectKey } from '../../src/layout/object-key.js';
 import type { ChunkInfoAppend } from '../../src/layout/chunk-info.js';
+import { Registry } from 'prom-client';
 import { DataClient } from '../../client/data/data-client.js';
 import { DiskReadCache } from '../../client/data/disk-read-cache.js';
 import type { Timers } from '../../client/data/timers.js';
@@ -80,13 +81,18 @@ test('a sequential writer uploads whole blocks; data is PUT before its chunk inf
     const meta = orderCheckingMeta(new ReferenceChunkInfoStore(), rec, (a, b) =>
       objectKey('data', { fsId: 1, inodeId: 5, chunkId: a.info.chunkId, blockIndex: b, compaction: 0 }),
     );
-    const client = await DataClient.start({ fsId: 1, geometry: G, store: rec.wrap(), chunkInfos: meta, chunkIds: new ReferenceChunkIdAllocator(), flushIntervalMs: 60_000 });
+    const registry = new Registry();
+    const client = await DataClient.start({ fsId: 1, geometry: G, store: rec.wrap(), chunkInfos: meta, chunkIds: new ReferenceChunkIdAllocator(), flushIntervalMs: 60_000, metricsRegistry: registry });
     const h = client.open(5, 0);
     const total = 5 * G.blockSizeBytes + 1000;
     for (let off = 0; off < total; off += 4096) await h.write(off, Buffer.alloc(Math.min(4096, total - off), off >> 12));
     await h.close();
     assert.deepEqual(rec.puts.map((p) => p.length).sort((a, b) => a - b), [1000, ...Array(5).fill(G.blockSizeBytes)]);
     assert.equal(meta.lengthOf(5), total);
+    const value = async (name: string): Promise<number> => (await registry.getSingleMetric(name)!.get()).values[0]!.value;
+    assert.equal(await value('curvefs_client_data_objects_uploaded_total'), 6);
+    assert.equal(await value('curvefs_client_data_uploaded_bytes_total'), total);
+    assert.equal(await value('curvefs_client_data_written_bytes_total'), total);
     await client.close();
   } finally {
     await dir.remove();
