@@ -111,6 +111,9 @@ export interface RaftNodeStatus {
   readonly lastIndex: number;
   readonly snapshotIndex: number;
   readonly confState: ConfState;
+  /** Snapshots streamed to followers / installed from a leader since start. */
+  readonly snapshotsSent: number;
+  readonly snapshotsInstalled: number;
 }
 
 export type LeaderChangeListener = (leader: NodeId | '', term: number) => void;
@@ -181,6 +184,8 @@ export class RaftNode<R = unknown> {
   private unsubscribeTicker: () => void = () => undefined;
   private unregisterMetrics: () => void = () => undefined;
   private tickCount = 0;
+  private snapshotsSent = 0;
+  private snapshotsInstalled = 0;
 
   private constructor(
     private readonly options: RaftNodeOptions<R>,
@@ -348,6 +353,8 @@ export class RaftNode<R = unknown> {
       lastIndex: r.raftLog.lastIndex(),
       snapshotIndex: this.wal.snapshotMeta().index,
       confState: this.confState,
+      snapshotsSent: this.snapshotsSent,
+      snapshotsInstalled: this.snapshotsInstalled,
     };
   }
 
@@ -564,7 +571,10 @@ export class RaftNode<R = unknown> {
     this.transport
       .sendSnapshot(this.groupId, m, this.store.read(info))
       .then(
-        () => !this.isStopped && this.rawNode.reportSnapshot(to, true),
+        () => {
+          this.snapshotsSent++;
+          if (!this.isStopped) this.rawNode.reportSnapshot(to, true);
+        },
         () => !this.isStopped && this.rawNode.reportSnapshot(to, false),
       )
       .finally(() => {
@@ -579,6 +589,7 @@ export class RaftNode<R = unknown> {
     await this.sm.restore(this.store.read(info), meta);
     this.applied = meta.index;
     this.confState = meta.confState;
+    this.snapshotsInstalled++;
   }
 
   private async applyEntries(entries: readonly Entry[]): Promise<void> {
