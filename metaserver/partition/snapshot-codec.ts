@@ -399,7 +399,12 @@ class SnapshotDecoder {
         break;
       }
       case Kind.End: {
-        for (const [p, txs] of this.pendingTxs) p.tx.restorePending(txs);
+        for (const [p, txs] of this.pendingTxs) {
+          for (const id of p.toDelete.keys()) {
+            if (!p.inodes.has(id)) throw new CorruptionError(`snapshot: to-delete inode ${id} is missing`);
+          }
+          p.tx.restorePending(txs);
+        }
         const expected = { partitions: r.uint(), inodes: r.uint(), dentries: r.uint() };
         if (JSON.stringify(expected) !== JSON.stringify(this.counts)) throw new CorruptionError('snapshot: totals differ');
         this.ended = true;
