@@ -105,6 +105,8 @@ interface Swarm {
   maxSizePerMsg: number;
   maxInflightMsgs: number;
   maxInflightBytes: number;
+  /** Leaders send MsgApp/MsgHeartbeat before persisting their own entries (§10.2.1). */
+  leaderEarlySend: boolean;
 }
 
 const UNITS_PER_TICK = 4;
@@ -144,6 +146,7 @@ function drawSwarm(r: SeededRandom): Swarm {
     maxSizePerMsg: pick(r, [1, 200, 4096, 1 << 20]),
     maxInflightMsgs: pick(r, [1, 2, 8, 256]),
     maxInflightBytes: pick(r, [0, 0, 300]),
+    leaderEarlySend: r.chance(0.5),
   };
 }
 
@@ -152,7 +155,7 @@ function describeSwarm(s: Swarm): string {
     `voters=${s.voters} spares=${s.spares} preVote=${s.preVote} checkQuorum=${s.checkQuorum} ` +
     `drop=${s.faults.dropRate} dup=${s.faults.duplicateRate} delay<=${s.faults.delayMax} ` +
     `crash=${s.crashPerTick} youngLeaderCrash=${s.youngLeaderCrashPerTick} torn=${s.tornWriteRate} partition=${s.partitionPerTick} conf=${s.confChangePerTick} ` +
-    `transfer=${s.transferPerTick} snapEvery=${s.snapshotEvery} maxMsg=${s.maxSizePerMsg} inflight=${s.maxInflightMsgs}/${s.maxInflightBytes}B`
+    `transfer=${s.transferPerTick} earlySend=${s.leaderEarlySend} snapEvery=${s.snapshotEvery} maxMsg=${s.maxSizePerMsg} inflight=${s.maxInflightMsgs}/${s.maxInflightBytes}B`
   );
 }
 
@@ -356,6 +359,17 @@ export class RaftSimulation {
       assert(t !== undefined, 'sim: the term before unstable entries must be known');
       prevTerm = t;
     }
+    // 0. Raft thesis §10.2.1 (as src/raft/node does): a leader may send its
+    //    MsgApp/MsgHeartbeat before its own write is durable; the rest waits.
+    let toSend = rd.messages;
+    if (this.swarm.leaderEarlySend && raw.raft.state === StateType.Leader && rd.snapshot === undefined) {
+      const early = rd.messages.filter((m) => m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat);
+      toSend = rd.messages.filter((m) => m.type !== MessageType.MsgApp && m.type !== MessageType.MsgHeartbeat);
+      for (const m of early) {
+        this.stats.messages++;
+        this.network.send(m);
+      }
+    }
     // 1. Persist. A crash in the middle keeps a prefix: the snapshot maybe,
     //    some entries, never the hard state (it is written last).
     if (!this.healing && rd.entries.length + (rd.snapshot === undefined ? 0 : 1) > 0 && this.random.chance(this.swarm.tornWriteRate)) {
@@ -381,7 +395,7 @@ export class RaftSimulation {
     }
 
     // 2. Send, now that the state is durable.
-    for (const m of rd.messages) {
+    for (const m of toSend) {
       this.stats.messages++;
       if (m.type === MessageType.MsgSnap) {
         let snap = node.disk.snapshot();
