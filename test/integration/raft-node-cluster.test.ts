@@ -110,6 +110,7 @@ test('elects a leader, commits proposals, serves ReadIndex reads, survives leade
     for (const id of ids) await c.start(id, ids);
     const leader = await waitFor('leader', () => c.leader());
     const follower = [...c.members.values()].find((m) => m !== leader)!;
+    await waitFor('follower learns the leader', () => follower.node.leaderId() === leader.id);
     await assert.rejects(follower.node.propose(putCommand('x', '1')), (e: unknown) => e instanceof NotLeaderError && e.leader === leader.id);
     const versions = await Promise.all(Array.from({ length: 50 }, (_, i) => leader.node.propose(putCommand(`k${i % 5}`, `v${i}`))));
     assert.equal(versions.length, 50);

@@ -259,7 +259,8 @@ export class RaftNode<R = unknown> {
 
   /** Replicates `data`; resolves with the state machine's result once applied here. Leader only. */
   propose(data: Uint8Array): Promise<R> {
-    this.checkUsable();
+    const unusable = this.unusable();
+    if (unusable !== undefined) return Promise.reject(unusable);
     if (this.role !== StateType.Leader) return Promise.reject(new NotLeaderError(this.leader));
     const seq = this.nextSequence();
     const key = seq;
@@ -277,7 +278,8 @@ export class RaftNode<R = unknown> {
    * log write). Leader only; read the state machine right after it resolves.
    */
   linearizableRead(): Promise<void> {
-    this.checkUsable();
+    const unusable = this.unusable();
+    if (unusable !== undefined) return Promise.reject(unusable);
     if (this.role !== StateType.Leader) return Promise.reject(new NotLeaderError(this.leader));
     const seq = this.nextSequence();
     const key = seq;
@@ -311,7 +313,8 @@ export class RaftNode<R = unknown> {
 
   /** Hands leadership to `to`; resolves when this node sees `to` as leader. */
   transferLeader(to: NodeId): Promise<void> {
-    this.checkUsable();
+    const unusable = this.unusable();
+    if (unusable !== undefined) return Promise.reject(unusable);
     if (this.leader === to) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.transfers.push({ to, waiter: { resolve, reject, deadlineMs: this.deadline() } });
@@ -414,9 +417,16 @@ export class RaftNode<R = unknown> {
 
   // ---- internals ----
 
+  /** Why requests cannot be taken now, if so (returned, so callers see rejections, never sync throws). */
+  private unusable(): RaftUnavailableError | undefined {
+    if (this.failure !== undefined) return new RaftUnavailableError(`raft ${this.groupId}: failed: ${String(this.failure)}`);
+    if (this.isStopped) return new RaftUnavailableError(`raft ${this.groupId}: node stopped`);
+    return undefined;
+  }
+
   private checkUsable(): void {
-    if (this.failure !== undefined) throw new RaftUnavailableError(`raft ${this.groupId}: failed: ${String(this.failure)}`);
-    if (this.isStopped) throw new RaftUnavailableError(`raft ${this.groupId}: node stopped`);
+    const e = this.unusable();
+    if (e !== undefined) throw e;
   }
 
   private nextSequence(): number {
@@ -644,7 +654,8 @@ export class RaftNode<R = unknown> {
   }
 
   private proposeConfChange(transition: ConfChangeTransition, changes: ConfChange['changes']): Promise<ConfState> {
-    this.checkUsable();
+    const unusable = this.unusable();
+    if (unusable !== undefined) return Promise.reject(unusable);
     if (this.role !== StateType.Leader) return Promise.reject(new NotLeaderError(this.leader));
     if (this.rawNode.raft.pendingConfIndex > this.applied || this.confState.votersOutgoing.length > 0) {
       // The core would turn this one into an empty entry: one change at a time.
