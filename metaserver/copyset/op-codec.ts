@@ -96,6 +96,13 @@ function xattrMap(record: Record<string, Buffer> | undefined): Map<string, Uint8
 
 /** Maps a decoded request (loader conventions: defaults filled in) to the state machine's op. */
 export function opFromRequest(type: OpType, request: unknown): MetaOp {
+  const op = opOf(type, request);
+  // Changes that carry one: the client's id of this change, the same on every resend.
+  const requestId = (request as { requestId?: unknown }).requestId;
+  return typeof requestId === 'string' && requestId !== '' ? { ...op, requestId } : op;
+}
+
+function opOf(type: OpType, request: unknown): MetaOp {
   const routed = request as { fsId: number; partitionId: number };
   const base = { fsId: routed.fsId, partitionId: routed.partitionId };
   switch (type) {

@@ -13,7 +13,7 @@
  */
 import { assert, unreachable } from '../../src/common/assert.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
-import { BATCH_IDS_MAX, PARTITION_ID_COUNT, isUint } from './limits.js';
+import { BATCH_IDS_MAX, PARTITION_ID_COUNT, RECENT_REQUESTS_MAX, REQUEST_ID_LENGTH_MAX, isUint } from './limits.js';
 import { OpType, type DeleteDentryOp, type MetaOp, type OpResult, type TxLockInfo } from './ops.js';
 import { Partition, type PartitionInfo } from './partition.js';
 import { checkTxStatus, commitRename, prewriteRename, resolveTxLock, type TxStatusReport } from './partition-tx.js';
@@ -34,6 +34,14 @@ import {
 
 const status = (s: MetaStatusCode): OpResult => ({ status: s });
 
+/** What a successful change returned, kept to answer its resends (snapshotted). */
+export interface RecentOutcome {
+  readonly type: OpType;
+  readonly inodeId: number;
+  readonly version: number;
+  readonly replacedInodeId: number;
+}
+
 export interface ToDeleteEntry {
   readonly inodeId: InodeId;
   readonly dtimeSec: number;
@@ -45,6 +53,8 @@ export class CopysetStateMachine {
   epoch = 0;
   /** The voters recorded with `epoch`, sorted. */
   epochVoters: readonly string[] = [];
+  /** Successful changes by request id, oldest first (at most RECENT_REQUESTS_MAX). */
+  readonly recentRequests = new Map<string, RecentOutcome>();
   private readonly partitions = new Map<PartitionId, Partition>();
   /** fsId → its partitions here, sorted by range start (range lookups). */
   private readonly byFs = new Map<FsId, Partition[]>();
@@ -60,7 +70,42 @@ export class CopysetStateMachine {
     assert(isUint(index) && index > 0, 'entry index is positive');
     if (index <= this.appliedIndex) return undefined;
     this.appliedIndex = index;
-    return this.dispatch(index, op);
+    const requestId = typeof op === 'object' && op !== null && typeof op.requestId === 'string' ? op.requestId : '';
+    const isTracked = requestId !== '' && requestId.length <= REQUEST_ID_LENGTH_MAX;
+    if (isTracked) {
+      const seen = this.recentRequests.get(requestId);
+      // A resend of a change that already succeeded: its first answer, nothing applied again.
+      if (seen !== undefined && seen.type === op.type) return this.replay(op, seen);
+    }
+    const result = this.dispatch(index, op);
+    // Only successes are remembered: a refused change applied nothing, so a resend may try again.
+    if (isTracked && result.status === MetaStatusCode.OK) this.remember(requestId, op.type, result);
+    return result;
+  }
+
+  /** Records a successful change's outcome under its request id (also used by snapshot restore). */
+  remember(requestId: string, type: OpType, result: Pick<OpResult, 'inode' | 'version' | 'replacedInodeId'>): void {
+    this.recentRequests.delete(requestId);
+    this.recentRequests.set(requestId, {
+      type,
+      inodeId: result.inode?.inodeId ?? 0,
+      version: result.version ?? 0,
+      replacedInodeId: result.replacedInodeId ?? 0,
+    });
+    for (const key of this.recentRequests.keys()) {
+      if (this.recentRequests.size <= RECENT_REQUESTS_MAX) break;
+      this.recentRequests.delete(key);
+    }
+  }
+
+  private replay(op: MetaOp, seen: RecentOutcome): OpResult {
+    const inode = seen.inodeId === 0 ? undefined : this.partitionOf(op.fsId, seen.inodeId)?.inodes.get(seen.inodeId);
+    return {
+      status: MetaStatusCode.OK,
+      ...(inode === undefined ? {} : { inode: attrOf(inode) }),
+      ...(seen.version === 0 ? {} : { version: seen.version }),
+      ...(op.type === OpType.Rename ? { replacedInodeId: seen.replacedInodeId } : {}),
+    };
   }
 
   /** Advances the applied index over an entry that carries no op (a leader's empty entry, a conf change). */
@@ -194,6 +239,8 @@ export class CopysetStateMachine {
     this.appliedIndex = other.appliedIndex;
     this.epoch = other.epoch;
     this.epochVoters = other.epochVoters;
+    this.recentRequests.clear();
+    for (const [k, v] of other.recentRequests) this.recentRequests.set(k, v);
   }
 
   // ---- lookups ----

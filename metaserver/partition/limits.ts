@@ -18,6 +18,9 @@ export const LIST_COUNT_DEFAULT = 1_000;
 export const APPEND_INFOS_MAX = 10_000;
 export const CHUNK_INFOS_PER_CHUNK_MAX = 100_000;
 export const TX_WRITES_MAX = 16;
+/** Successful changes remembered per copyset by request id (exactly-once resends), oldest forgotten first. */
+export const RECENT_REQUESTS_MAX = 10_000;
+export const REQUEST_ID_LENGTH_MAX = 128;
 /**
  * Finished transaction outcomes kept per partition (oldest forgotten first):
  * they refuse late prewrites and commits and tell resolvers how a

@@ -30,6 +30,12 @@ export enum OpType {
 interface Routed {
   readonly fsId: FsId;
   readonly partitionId: PartitionId;
+  /**
+   * The client's id for this change, the same on every resend: a change
+   * that already succeeded under it is answered again, not re-applied
+   * (CopysetStateMachine.recentRequests). Absent = no deduplication.
+   */
+  readonly requestId?: string;
 }
 
 export interface CreatePartitionOp extends Routed {

@@ -19,7 +19,7 @@ import type { PendingTx } from './tx-table.js';
 import { Dentry, FileType, Inode, PartitionStatus, isFileType, type ChunkInfo } from './types.js';
 
 const MAGIC = 'curvefs-copyset-snapshot';
-const FORMAT_VERSION = 3;
+const FORMAT_VERSION = 4;
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 const BATCH = 512;
 const FRAME_BYTES_MAX = 64 * 1024 * 1024;
@@ -33,6 +33,7 @@ enum Kind {
   Pending = 6,
   Records = 7,
   End = 8,
+  RecentRequests = 9,
 }
 
 /** Epochs of snapshot sessions, process-wide so a mark never matches a later session by accident. */
@@ -91,6 +92,13 @@ export class SnapshotSession implements SnapshotGuard {
     this.frame.uint(sm.epoch);
     this.frame.uint(sm.epochVoters.length);
     for (const v of sm.epochVoters) this.frame.string(v);
+    this.emit();
+    this.frame.uint(Kind.RecentRequests);
+    this.frame.uint(sm.recentRequests.size);
+    for (const [id, o] of sm.recentRequests) {
+      this.frame.string(id);
+      for (const n of [o.type, o.inodeId, o.version, o.replacedInodeId]) this.frame.uint(n);
+    }
     this.emit();
     const partitions = sm.allPartitions();
     this.totals = { partitions: partitions.length, inodes: 0, dentries: 0 };
@@ -336,6 +344,17 @@ class SnapshotDecoder {
         this.sm.appliedIndex = r.uint();
         this.sm.epoch = r.uint();
         this.sm.epochVoters = Array.from({ length: r.count() }, () => r.string());
+        break;
+      }
+      case Kind.RecentRequests: {
+        const n = r.count();
+        for (let i = 0; i < n; i++) {
+          const id = r.string();
+          const type = r.uint();
+          if (!Number.isInteger(type) || type < 1 || type > 15) throw new CorruptionError('snapshot: bad request type');
+          const [inodeId, version, replacedInodeId] = [r.uint(), r.uint(), r.uint()];
+          this.sm!.recentRequests.set(id, { type, inodeId, version, replacedInodeId });
+        }
         break;
       }
       case Kind.Partition: {

@@ -114,6 +114,8 @@ export interface ListDentryResponse extends AppliedReply {
 }
 
 export interface CreateDentryRequest extends RequestHeader {
+  /** Same for every resend of one change ('' = none): answered with the first outcome. */
+  requestId: string;
   dentry: Dentry | null;
   timeSec: number;
   timeNs: number;
@@ -124,6 +126,8 @@ export interface CreateDentryResponse extends AppliedReply {
 }
 
 export interface DeleteDentryRequest extends RequestHeader {
+  /** Same for every resend of one change ('' = none): answered with the first outcome. */
+  requestId: string;
   parentInodeId: number;
   name: string;
   type: FsFileType;
@@ -186,6 +190,8 @@ export interface CreateRootInodeRequest extends RequestHeader {
 export type CreateRootInodeResponse = AppliedReply;
 
 export interface UpdateInodeRequest extends RequestHeader {
+  /** Same for every resend of one change ('' = none): answered with the first outcome. */
+  requestId: string;
   inodeId: number;
   /** proto field names of this message that are to be set, e.g. 'mode', 'mtime'. */
   setFields: string[];
@@ -216,6 +222,8 @@ export interface UpdateInodeResponse extends AppliedReply {
 }
 
 export interface DeleteInodeRequest extends RequestHeader {
+  /** Same for every resend of one change ('' = none): answered with the first outcome. */
+  requestId: string;
   inodeId: number;
 }
 export interface DeleteInodeResponse extends AppliedReply {
@@ -223,6 +231,8 @@ export interface DeleteInodeResponse extends AppliedReply {
 }
 
 export interface AppendChunkInfoRequest extends RequestHeader {
+  /** Same for every resend of one change ('' = none): answered with the first outcome. */
+  requestId: string;
   inodeId: number;
   chunks: ChunkMap;
   length: number;
@@ -243,6 +253,8 @@ export interface GetChunkInfoResponse extends ReplyHeader {
 }
 
 export interface ReplaceChunkInfoRequest extends RequestHeader {
+  /** Same for every resend of one change ('' = none): answered with the first outcome. */
+  requestId: string;
   inodeId: number;
   chunkIndex: number;
   expected: ChunkInfo[];
@@ -251,6 +263,8 @@ export interface ReplaceChunkInfoRequest extends RequestHeader {
 export type ReplaceChunkInfoResponse = AppliedReply;
 
 export interface RenameRequest extends RequestHeader {
+  /** Same for every resend of one change ('' = none): answered with the first outcome. */
+  requestId: string;
   srcParentInodeId: number;
   srcName: string;
   dstParentInodeId: number;

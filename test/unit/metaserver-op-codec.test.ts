@@ -70,3 +70,12 @@ test('entries this version does not understand decode to nothing', () => {
   garbage.set([0xff, 0xff, 0xff, 0xff], 8);
   assert.equal(decodeEntry(garbage), undefined, 'bad protobuf');
 });
+
+test('a request id travels with the change', () => {
+  const create = decodeEntry(encodeEntry(OpType.CreateInode, { fsId: 1, partitionId: 1, type: 2, parent: 1, requestId: 's:7' }));
+  assert.equal(create?.requestId, 's:7');
+  const unlink = decodeEntry(encodeEntry(OpType.DeleteDentry, { fsId: 1, partitionId: 1, parentInodeId: 1, name: 'x', requestId: 's:8' }));
+  assert.equal(unlink?.requestId, 's:8');
+  const none = decodeEntry(encodeEntry(OpType.UpdateInode, { fsId: 1, partitionId: 1, inodeId: 3 }));
+  assert.equal(none?.requestId, undefined);
+});

@@ -341,3 +341,34 @@ test('a snapshot is the state at the call, not at iteration', async () => {
   assert.equal(restored.appliedIndex, appliedAtCall);
   assert.equal(restored.getDentry(FS_ID, 1, ROOT, 'later').status, S.NOT_FOUND);
 });
+
+test('a resent change (same request id) is answered with its first outcome, not applied again', async () => {
+  const h = fresh();
+  const create = { type: OpType.CreateInode, fileType: FileType.File, mode: 0o100644, uid: 1, gid: 1, rdev: 0, symlink: '', parent: ROOT, time: h.now(), requestId: 'session-1:1' } as const;
+  const first = h.apply(create);
+  const again = h.apply(create);
+  assert.equal(first.status, S.OK);
+  assert.equal(again.inode!.inodeId, first.inode!.inodeId, 'the same inode');
+  assert.equal(h.sm.partition(1)!.nextId, first.inode!.inodeId + 1, 'one id spent');
+  const other = h.apply({ ...create, requestId: 'session-1:2' });
+  assert.notEqual(other.inode!.inodeId, first.inode!.inodeId);
+  const id = first.inode!.inodeId;
+  h.update(id, { nlinkDelta: 1, addParents: [ROOT] });
+  const drop = { type: OpType.UpdateInode, partitionId: 1, inodeId: id, expectedVersion: 0, nlinkDelta: -1, requestId: 'session-1:3' } as const;
+  const dropped = h.apply(drop);
+  assert.equal(h.apply(drop).version, dropped.version, 'the same answer');
+  assert.equal(h.inode(id).inode!.nlink, 1, 'decremented once');
+  // A refused change is not remembered: once possible, its resend applies.
+  const name = { type: OpType.CreateDentry, parentId: ROOT, name: 'n', inodeId: id, fileType: FileType.File, time: h.now(), requestId: 'session-1:4' } as const;
+  h.createDentry(ROOT, 'n', 999, FileType.File);
+  assert.equal(h.apply(name).status, S.EXIST);
+  h.deleteDentry(ROOT, 'n');
+  assert.equal(h.apply(name).status, S.OK);
+  assert.equal(h.apply(name).status, S.OK, 'resend after success');
+  assert.equal(h.lookup(ROOT, 'n').dentry!.inodeId, id);
+  // Remembered across a snapshot (a resend may reach the next leader).
+  const restored = await decodeSnapshot(encodeSnapshot(h.sm));
+  assert.deepEqual([...restored.recentRequests], [...h.sm.recentRequests]);
+  const replayed = restored.apply(h.index + 1, { ...create, fsId: FS_ID, partitionId: 1 });
+  assert.equal(replayed!.inode!.inodeId, id);
+});
