@@ -45,7 +45,15 @@ async function portPair(): Promise<number> {
   throw new Error('no free port pair');
 }
 
-export async function startMetaCluster(options: { tickMs?: number; sessionTtlMs?: number; processes?: boolean } = {}): Promise<MetaCluster> {
+export interface MetaClusterOptions {
+  tickMs?: number;
+  sessionTtlMs?: number;
+  processes?: boolean;
+  /** With `processes`: another child script, given `HOST:PORT DATA_DIR` then `args(mdsAddress)`. */
+  child?: { script: string; args: (mdsAddress: string) => string[] };
+}
+
+export async function startMetaCluster(options: MetaClusterOptions = {}): Promise<MetaCluster> {
   const dirs: TempDir[] = [];
   const mdsDir = await makeTempDir('meta-client-mds');
   const objectsDir = await makeTempDir('meta-client-objects');
@@ -68,7 +76,12 @@ export async function startMetaCluster(options: { tickMs?: number; sessionTtlMs?
       processes[i] = await startProcess({
         name: `metaserver-${i}`,
         command: process.execPath,
-        args: [join(import.meta.dirname, 'meta-client-server-child.js'), addresses[i]!, dataDirs[i]!.path],
+        args: [
+          options.child?.script ?? join(import.meta.dirname, 'meta-client-server-child.js'),
+          addresses[i]!,
+          dataDirs[i]!.path,
+          ...(options.child?.args(mds.address) ?? []),
+        ],
         ready: { kind: 'line', pattern: /metaserver ready/ },
         readyTimeoutMs: 30_000,
       });
