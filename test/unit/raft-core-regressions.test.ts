@@ -103,3 +103,29 @@ test('restart after a torn write kept entries of a newer term than the hard stat
   assert.equal(node.raft.state, StateType.Leader);
   assert.equal(node.raft.term, 4);
 });
+
+test("a leader counts its own entries only once durable (early MsgApp never carries a commit covering them)", () => {
+  // Seed 50001082: a single voter with a learner sent MsgApp(commit=47) before
+  // its own fsync of entry 47 (thesis §10.2.1), crashed, and wrote a different
+  // entry 47 after restarting, which the learner had already applied.
+  const net = new TestNetwork(['a']);
+  net.addPeer('l', new MemoryStorage(), 3);
+  net.elect('a');
+  net.peer('a').node.proposeConfChange({
+    transition: ConfChangeTransition.Auto,
+    changes: [{ type: ConfChangeType.AddLearnerNode, nodeId: 'l' }],
+    context: new Uint8Array(0),
+  });
+  net.stabilize();
+  const a = net.peer('a').node;
+  a.propose(bytes('x'));
+  const last = a.raft.raftLog.lastIndex();
+  const rd = a.ready();
+  assert.equal(rd.entries[rd.entries.length - 1]!.index, last);
+  for (const m of rd.messages) assert.ok(m.commit < last, `${MessageType[m.type]} carries commit ${m.commit} before the entry is durable`);
+  assert.ok(a.raft.raftLog.committed < last);
+  // Once persisted and advanced, it commits.
+  net.peer('a').storage.append(rd.entries);
+  a.advance(rd);
+  assert.equal(a.raft.raftLog.committed, last);
+});

@@ -354,7 +354,7 @@ export class Raft {
     const last = this.raftLog.lastIndex();
     for (const [id, pr] of this.trk.progress) {
       pr.becomeProbe();
-      pr.match = id === this.id ? last : 0;
+      pr.match = id === this.id ? this.stableLastIndex() : 0;
       pr.next = last + 1;
       pr.recentActive = false;
       pr.probeSent = false;
@@ -372,11 +372,30 @@ export class Raft {
     const stamped = es.map((e, i) => ({ term: this.term, index: li + 1 + i, type: e.type, data: e.data }));
     if (!this.increaseUncommittedSize(stamped)) return false;
     li = this.raftLog.append(stamped);
-    // The leader's own progress: its entries count toward the quorum. They
-    // are durable before any message that depends on them leaves (Ready rule).
-    this.trk.progress.get(this.id)?.maybeUpdate(li);
-    this.maybeCommit();
+    // The leader's own copy counts toward the quorum only once it is durable
+    // (onStable, from RawNode.advance), as a follower's does. etcd counted it
+    // at once; with a leader sending MsgApp before its own fsync (thesis
+    // §10.2.1) that let a single-voter group ship a commit index covering
+    // entries a crash then lost (found by the simulator, seed 50001082).
+    assert(li >= this.raftLog.committed, 'raft: append below the commit index');
     return true;
+  }
+
+  /** The last index known durable here (the unstable tail starts after it). */
+  private stableLastIndex(): number {
+    return Math.min(this.raftLog.lastIndex(), this.raftLog.unstable.offset - 1);
+  }
+
+  /** Entries became durable (RawNode.advance): a leader now counts its own copy. */
+  onStable(): void {
+    if (this.state !== StateType.Leader) return;
+    const pr = this.trk.progress.get(this.id);
+    if (pr === undefined) return;
+    if (!pr.maybeUpdate(this.stableLastIndex())) return;
+    if (this.maybeCommit()) {
+      this.releasePendingReadIndexMessages();
+      this.bcastAppend();
+    }
   }
 
   private increaseUncommittedSize(ents: readonly Entry[]): boolean {

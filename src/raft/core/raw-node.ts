@@ -27,12 +27,10 @@
  *     //    must when the stored one predates the peer's membership: a node
  *     //    refuses a snapshot whose config does not include it.
  *     //    Leader exception (Raft thesis §10.2.1): a LEADER's MsgApp and
- *     //    MsgHeartbeat may leave before its own write is durable, PROVIDED
- *     //    advance(rd) and the next ready() wait until it is: the core counts
- *     //    the leader's own entries as acknowledged when it appends them, so
- *     //    a commit index that depends on them must not leave before they are
- *     //    durable (it can only appear in a later Ready). The simulator runs
- *     //    this mode too.
+ *     //    MsgHeartbeat may leave before its own write is durable. The core
+ *     //    counts the leader's own copy toward commitment only once advance()
+ *     //    reports it durable, so no commit index it sends depends on the
+ *     //    leader's unpersisted entries. The simulator runs this mode too.
  *     // 3. APPLY rd.snapshot (restore the state machine from the staged data)
  *     //    then rd.committedEntries in order. For an EntryType.ConfChange
  *     //    entry call applyConfChange(decodeConfChange(e.data)). Answer
@@ -235,6 +233,7 @@ export class RawNode {
       r.raftLog.stableTo(last.index, last.term);
     }
     if (rd.snapshot !== undefined) r.raftLog.stableSnapTo(rd.snapshot.index);
+    r.onStable();
   }
 
   status(): Status {
