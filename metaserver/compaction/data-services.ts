@@ -54,6 +54,10 @@ export interface DataServicesOptions {
     readonly trashDelaySec?: number;
     /** Unlinked inodes per copyset per pass (default 1000). */
     readonly inodesPerPass?: number;
+    /** Inodes deleted at once (default 8). */
+    readonly concurrency?: number;
+    /** How long this leader sees an inode unlinked before deleting it (default 5 s: open registrations are batched). */
+    readonly unlinkGraceMs?: number;
   };
   readonly sweep?: {
     readonly enabled?: boolean;
@@ -121,7 +125,8 @@ export class DataServices {
     };
     this.compactor = new ChunkCompactor(new ByteRate(c.bytesPerSecond ?? 64 << 20, this.clock), this.thresholds.mergeGapBytes);
     this.sweeper = new InodeSweeper(options.source, this.graceMs, SUSPECTS_MAX);
-    this.deleter = new UnlinkedDeleter(options.source, options.deletion?.trashDelaySec ?? 0);
+    const d = options.deletion ?? {};
+    this.deleter = new UnlinkedDeleter(options.source, d.trashDelaySec ?? 0, Math.max(1, d.concurrency ?? 8), d.unlinkGraceMs ?? 5_000);
   }
 
   /** Runs passes every `intervalMs` until stop(). */
@@ -215,7 +220,7 @@ export class DataServices {
   private async deleteUnlinked(leader: LeaderTerm): Promise<void> {
     const nowSec = Math.floor(this.wallClock.nowMs() / 1000);
     const limit = this.options.deletion?.inodesPerPass ?? 1000;
-    const result = await this.deleter.run(leader, nowSec, limit, (fsId, inodeId) => this.busy.has(keyOf(fsId, inodeId)));
+    const result = await this.deleter.run(leader, nowSec, this.clock.nowMs(), limit, (fsId, inodeId) => this.busy.has(keyOf(fsId, inodeId)));
     this.stats.inodesDeleted += result.inodesDeleted;
     this.stats.objectsDeleted += result.objectsDeleted;
     this.metrics.inodesDeleted.inc(result.inodesDeleted);

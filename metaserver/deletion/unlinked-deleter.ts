@@ -4,6 +4,11 @@
  * (and its trash delay, if any, has passed) its objects are deleted from the
  * object store, and only then its record, through Raft (DeleteInode).
  *
+ * The open set can lag an open by a moment (clients batch their open
+ * registrations into the next session refresh), so an inode is deleted
+ * only once this leader has seen it unlinked for `unlinkGraceMs`: an open
+ * made before the unlink has reached the MDS by then.
+ *
  * Idempotent across leader changes: a leader that dies after deleting the
  * objects leaves the record, and the next leader lists the (now empty)
  * prefix and removes it; one that dies before leaves both. Data is never
@@ -29,23 +34,43 @@ export interface DeletionResult {
 }
 
 export class UnlinkedDeleter {
+  /** Per copyset: `fsId:inodeId` → when this leader first saw it unlinked (monotonic ms). */
+  private readonly firstSeen = new WeakMap<object, Map<string, number>>();
+
   constructor(
     private readonly source: FsDataSource,
     private readonly trashDelaySec: number,
+    /** Inodes deleted at once (object-store calls and Raft proposals overlap). */
+    private readonly concurrency: number,
+    private readonly unlinkGraceMs: number,
   ) {}
 
   /** Handles up to `limit` unlinked inodes of `leader`'s copyset. */
-  async run(leader: LeaderTerm, nowSec: number, limit: number, isBusy: (fsId: number, inodeId: number) => boolean): Promise<DeletionResult> {
+  async run(
+    leader: LeaderTerm,
+    nowSec: number,
+    nowMs: number,
+    limit: number,
+    isBusy: (fsId: number, inodeId: number) => boolean,
+  ): Promise<DeletionResult> {
     const sm = leader.node.sm;
     const work: { fsId: number; partitionId: number; inodeId: number }[] = [];
     let waiting = 0;
+    const seenBefore = this.firstSeen.get(leader.node) ?? new Map<string, number>();
+    const seen = new Map<string, number>();
     for (const p of sm.allPartitions()) {
       for (const e of sm.listToDelete(p.fsId, p.partitionId, limit - work.length)) {
-        if (e.dtimeSec + this.trashDelaySec > nowSec || isBusy(p.fsId, e.inodeId)) waiting++;
+        const key = `${p.fsId}:${e.inodeId}`;
+        const first = seenBefore.get(key) ?? nowMs;
+        seen.set(key, first);
+        const isYoung = nowMs - first < this.unlinkGraceMs;
+        if (isYoung || e.dtimeSec + this.trashDelaySec > nowSec || isBusy(p.fsId, e.inodeId)) waiting++;
         else work.push({ fsId: p.fsId, partitionId: p.partitionId, inodeId: e.inodeId });
       }
       if (work.length >= limit) break;
     }
+    // Only what is still unlinked is remembered (the map stays as small as the work list).
+    this.firstSeen.set(leader.node, seen);
     let inodesDeleted = 0;
     let objectsDeleted = 0;
     const byFs = new Map<number, typeof work>();
@@ -54,23 +79,27 @@ export class UnlinkedDeleter {
       const fs = await this.source.fs(fsId);
       // Read after the inodes reached nlink 0: an open registered before the unlink is in it.
       const open = await this.source.openInodes(fsId);
-      for (const item of items) {
-        if (!leader.isCurrent()) return { inodesDeleted, objectsDeleted, waiting };
-        if (open.has(item.inodeId)) {
-          waiting++;
-          continue;
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < items.length && leader.isCurrent()) {
+          const item = items[next++]!;
+          if (open.has(item.inodeId)) {
+            waiting++;
+            continue;
+          }
+          const prefix = inodeKeyPrefix(fs.keyPrefix, fsId, item.inodeId);
+          for (let round = 0; round < ROUNDS_PER_INODE_MAX; round++) {
+            const listing = await listInodeObjects(fs.store, prefix, fsId, item.inodeId, OBJECTS_PER_ROUND);
+            await deleteKeys(fs.store, listing.objects.map((o) => o.key));
+            objectsDeleted += listing.objects.length;
+            if (!listing.isTruncated) break;
+          }
+          const result = await leader.node.propose(OpType.DeleteInode, { ...leader.header(fsId, item.partitionId), inodeId: item.inodeId });
+          if (result.status === MetaStatusCode.OK || result.status === MetaStatusCode.NOT_FOUND) inodesDeleted++;
+          else waiting++; // TX_LOCKED (a rename in flight), FS_BUSY: a later pass tries again
         }
-        const prefix = inodeKeyPrefix(fs.keyPrefix, fsId, item.inodeId);
-        for (let round = 0; round < ROUNDS_PER_INODE_MAX; round++) {
-          const listing = await listInodeObjects(fs.store, prefix, fsId, item.inodeId, OBJECTS_PER_ROUND);
-          await deleteKeys(fs.store, listing.objects.map((o) => o.key));
-          objectsDeleted += listing.objects.length;
-          if (!listing.isTruncated) break;
-        }
-        const result = await leader.node.propose(OpType.DeleteInode, { ...leader.header(fsId, item.partitionId), inodeId: item.inodeId });
-        if (result.status === MetaStatusCode.OK || result.status === MetaStatusCode.NOT_FOUND) inodesDeleted++;
-        else waiting++; // TX_LOCKED (a rename in flight), FS_BUSY: a later pass tries again
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker));
     }
     return { inodesDeleted, objectsDeleted, waiting };
   }
