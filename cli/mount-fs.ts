@@ -7,6 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { access, constants as fsConstants, mkdir, readFile, stat } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import { promisify } from 'node:util';
 import { CurveError } from '../src/common/errors.js';
 import type { Logger } from '../src/common/log.js';
@@ -14,6 +15,7 @@ import { objectStoreFromStorageInfo } from '../src/object/from-storage-info.js';
 import { DataClient } from '../client/data/data-client.js';
 import { MetaClient } from '../client/meta/meta-client.js';
 import { fileDataFromDataClient, mountFileSystem, type MountedFileSystem } from '../client/index.js';
+import { removeMountRecord, writeMountRecord } from './mount-record.js';
 
 export interface MountOptions {
   readonly fsName: string;
@@ -115,6 +117,10 @@ export async function mountClient(options: MountOptions): Promise<ClientMount> {
       logger: log,
     });
     const dataClient = data;
+    // For tools given a path inside the mount (curvefs info): which fs, which MDS.
+    await writeMountRecord({ fsName: options.fsName, mountPoint: resolvePath(options.mountPoint), mds: options.mds, pid: process.pid }).catch(
+      (error: unknown) => log.warn({ err: error }, 'could not write the mount record (curvefs info will need --mds)'),
+    );
     let finishing: Promise<void> | null = null;
     const finish = (): Promise<void> =>
       (finishing ??= (async () => {
@@ -122,6 +128,7 @@ export async function mountClient(options: MountOptions): Promise<ClientMount> {
         await mounted.closed.catch((error: unknown) => (failure = error));
         await dataClient.close().catch((error: unknown) => (failure ??= error));
         await meta.close().catch((error: unknown) => log.warn({ err: error }, 'ending the session failed'));
+        await removeMountRecord(resolvePath(options.mountPoint)).catch(() => undefined);
         if (failure !== null) throw failure;
       })());
     // An external `fusermount -u` also ends the mount: release everything then too.
