@@ -107,6 +107,16 @@ async function referencedKeys(input: FsckInput, attr: InodeAttr): Promise<Set<st
   return keys;
 }
 
+/** Referenced keys, or none if the inode went away while it was read (deleted meanwhile). */
+async function referencedOrGone(input: FsckInput, attr: InodeAttr): Promise<Set<string>> {
+  try {
+    return await referencedKeys(input, attr);
+  } catch (error) {
+    if (error instanceof MetaError && error.status === MetaStatusCode.NOT_FOUND) return new Set();
+    throw error;
+  }
+}
+
 export async function fsckScan(input: FsckInput): Promise<FsckReport> {
   const listed = await listObjects(input);
   const inodes = await walkTree(input.meta);
@@ -121,7 +131,7 @@ export async function fsckScan(input: FsckInput): Promise<FsckReport> {
       const inodeId = ids[next++]!;
       const present = listed.byInode.get(inodeId) ?? new Set<string>();
       const attr = await attrOrNull(input.meta, inodeId);
-      const referenced = attr === null || attr.type !== FileType.File ? new Set<string>() : await referencedKeys(input, attr);
+      const referenced = attr === null || attr.type !== FileType.File ? new Set<string>() : await referencedOrGone(input, attr);
       for (const key of present) if (!referenced.has(key)) orphans.push(key);
       for (const key of referenced) if (!present.has(key)) missing.push({ key, inodeId });
       input.onProgress?.(++done, ids.length);

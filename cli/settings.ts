@@ -35,6 +35,11 @@ export const metaserverSettings = {
   data: { type: 'string', description: 'data directory (WAL, snapshots)', default: './curvefs-metaserver' },
   mds: { type: 'list', description: 'MDS addresses HOST:PORT,...', required: true },
   zone: { type: 'string', description: 'failure zone of this metaserver', default: 'zone1' },
+  compaction: { type: 'bool', description: 'compact fragmented chunk lists of the copysets led here', default: true },
+  'compaction-bandwidth': { type: 'size', description: 'object-store bytes per second compaction may use (0: unlimited)', default: '64MiB' },
+  'data-interval': { type: 'duration', description: 'pause between passes of compaction and data deletion', default: '5s' },
+  'data-grace': { type: 'duration', description: 'how long superseded or unreferenced objects outlive their last reference', default: '60s' },
+  'unlink-grace': { type: 'duration', description: 'how long an unlinked inode is seen before its data is deleted', default: '5s' },
 } as const satisfies ConfigSchema;
 
 export const mountSettings = {

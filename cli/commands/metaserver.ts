@@ -27,6 +27,13 @@ export function registerMetaserverCommand(program: Command): void {
         mds: settings.mds,
         zone: settings.zone,
         logger: log,
+        registry,
+        dataServices: {
+          intervalMs: settings['data-interval'],
+          graceMs: settings['data-grace'],
+          compaction: { enabled: settings.compaction, bytesPerSecond: settings['compaction-bandwidth'] },
+          deletion: { unlinkGraceMs: settings['unlink-grace'] },
+        },
       });
       const metricsAddress = splitHostPort(settings['metrics-listen']);
       const metrics = await startMetricsServer(metricsAddress.host, metricsAddress.port, registry);
