@@ -7,7 +7,9 @@
  * The Ready loop (see src/raft/core/raw-node.ts for the contract):
  *   1. persist: rd.snapshot (marker; data already staged), rd.entries and
  *      rd.hardState, written to the WAL and fsync'd (group commit: every
- *      proposal that arrived since the last Ready shares this fsync);
+ *      proposal that arrived since the last Ready shares this fsync). A
+ *      Ready whose only change is the commit index (mustSync false) is
+ *      written without an fsync of its own: it rides the next one;
  *   2. send rd.messages, after the fsync. One exception, from the Raft
  *      thesis §10.2.1: a leader's MsgApp/MsgHeartbeat go out BEFORE its own
  *      fsync, so the leader's and the followers' fsyncs overlap. This is safe
