@@ -45,23 +45,32 @@ export class KvStateMachine implements StateMachine<number> {
   }
 
   snapshot(meta: SnapshotMeta): AsyncIterable<Uint8Array> {
-    // Captured synchronously (the StateMachine contract), streamed lazily.
-    const image = encoder.encode(JSON.stringify({ index: meta.index, entries: [...this.data.entries()] }));
+    // Captured synchronously (the StateMachine contract) as a shallow copy;
+    // serialised lazily, a slice at a time, so a large map never blocks the
+    // event loop for long. Format: one JSON line per entry after a header line.
+    const captured = [...this.data.entries()];
     return (async function* () {
-      for (let at = 0; at < image.length; at += 64 * 1024) yield image.subarray(at, Math.min(image.length, at + 64 * 1024));
+      yield encoder.encode(JSON.stringify({ index: meta.index, count: captured.length }) + '\n');
+      for (let at = 0; at < captured.length; at += 2000) {
+        let text = '';
+        for (const entry of captured.slice(at, at + 2000)) text += JSON.stringify(entry) + '\n';
+        yield encoder.encode(text);
+      }
     })();
   }
 
   async restore(chunks: AsyncIterable<Uint8Array>, meta: SnapshotMeta): Promise<void> {
     const parts: Uint8Array[] = [];
     for await (const c of chunks) parts.push(c);
-    const parsed = JSON.parse(decoder.decode(Buffer.concat(parts))) as {
-      index: number;
-      entries: [string, { value: string; version: number }][];
-    };
-    if (parsed.index !== meta.index) throw new Error(`kv: snapshot image at ${parsed.index}, meta says ${meta.index}`);
+    const lines = decoder.decode(Buffer.concat(parts)).split('\n').filter((l) => l !== '');
+    const header = JSON.parse(lines[0]!) as { index: number; count: number };
+    if (header.index !== meta.index) throw new Error(`kv: snapshot image at ${header.index}, meta says ${meta.index}`);
+    if (header.count !== lines.length - 1) throw new Error(`kv: snapshot holds ${lines.length - 1} entries, header says ${header.count}`);
     this.data.clear();
-    for (const [k, v] of parsed.entries) this.data.set(k, v);
+    for (const line of lines.slice(1)) {
+      const [k, v] = JSON.parse(line) as [string, { value: string; version: number }];
+      this.data.set(k, v);
+    }
     this.appliedIndex = meta.index;
   }
 }
