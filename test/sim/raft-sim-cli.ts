@@ -52,6 +52,8 @@ function main(): number {
       seed: s,
       ticks: args.ticks,
       checkLinearizability: args.lin,
+      // Long command-line runs make long histories: allow a deeper search.
+      linearizabilityStepBudget: 200_000_000,
       clients: args.clients,
       leaseReads: args.lease,
       ...(args.trace ? { trace: (line: string) => console.log(line) } : {}),

@@ -47,6 +47,8 @@ export interface SimOptions {
   readonly convergeTicksMax?: number;
   readonly clients?: number;
   readonly checkLinearizability?: boolean;
+  /** Search steps the linearizability checker may take (default 5 million); exhausting it fails the run. */
+  readonly linearizabilityStepBudget?: number;
   /**
    * Deliberately broken driver behaviour, to show that the checkers catch
    * real bugs: 'local-reads' serves reads from the local state machine
@@ -639,10 +641,12 @@ export class RaftSimulation {
     const leader = this.leaderNode();
     if (leader === undefined) return;
     const raft = leader.raw!.raft;
+    // Removed, demoted, or only in the outgoing half of a joint config (the
+    // core will not let it leave the joint config itself).
     const self = raft.trk.progress.get(leader.id);
-    if (self !== undefined && !self.isLearner) return;
+    if (self !== undefined && !self.isLearner && raft.trk.config.incoming.has(leader.id)) return;
     if (!this.random.chance(probability)) return;
-    const voters = raft.trk.voterIds();
+    const voters = [...raft.trk.config.incoming].filter((id) => id !== leader.id).sort();
     if (voters.length === 0) return;
     const to = pick(this.random, voters);
     this.log(`removed leader ${leader.id} transfers to ${to}`);
@@ -762,7 +766,7 @@ export class RaftSimulation {
         const ops: KvOperation[] = this.history
           .filter((o) => o.live && !(o.kind === 'get' && o.ret === Infinity))
           .map((o) => ({ client: o.client, kind: o.kind, key: o.key, value: o.value, call: o.call, ret: o.ret }));
-        const lin = checkKvHistory(ops);
+        const lin = checkKvHistory(ops, this.options.linearizabilityStepBudget);
         if (!lin.ok) {
           return result(false, `linearizability: history of key ${lin.badKey} is not linearizable${lin.exhausted ? ' (search budget exhausted)' : ''}`);
         }

@@ -129,3 +129,35 @@ test("a leader counts its own entries only once durable (early MsgApp never carr
   a.advance(rd);
   assert.equal(a.raft.raftLog.committed, last);
 });
+
+test('a leader that is only an outgoing voter of a joint config does not leave it (that would remove itself)', () => {
+  // Seed 70005047: b entered joint {b,c,d}/{a,b,c} removing a; a then became
+  // leader, proposed leaving the joint config, applied it and was no longer a
+  // member while the lagging others still needed its vote.
+  const net = new TestNetwork(['a', 'b', 'c']);
+  net.addPeer('d', new MemoryStorage(), 5);
+  net.elect('b');
+  net.peer('b').node.proposeConfChange({
+    transition: ConfChangeTransition.JointExplicit,
+    changes: [
+      { type: ConfChangeType.AddNode, nodeId: 'd' },
+      { type: ConfChangeType.RemoveNode, nodeId: 'a' },
+    ],
+    context: new Uint8Array(0),
+  });
+  net.stabilize();
+  assert.deepEqual(net.peer('a').confState.votersOutgoing, ['a', 'b', 'c']);
+  net.elect('a');
+  const leave = { transition: ConfChangeTransition.Auto, changes: [], context: new Uint8Array(0) };
+  net.peer('a').node.proposeConfChange(leave);
+  net.stabilize();
+  assert.deepEqual(net.peer('a').confState.votersOutgoing, ['a', 'b', 'c'], 'a refused to leave (empty entry instead)');
+  // Transfer to an incoming voter, which then leaves the joint config.
+  net.peer('a').node.transferLeader('c');
+  net.stabilize();
+  assert.equal(net.peer('c').node.raft.state, StateType.Leader);
+  net.peer('c').node.proposeConfChange(leave);
+  net.stabilize();
+  assert.deepEqual(net.peer('c').confState.voters, ['b', 'c', 'd']);
+  assert.deepEqual(net.peer('c').confState.votersOutgoing, []);
+});

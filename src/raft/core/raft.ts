@@ -748,9 +748,13 @@ export class Raft {
         // applying that change, the outgoing half of a joint config could need
         // the vote of a node that can no longer campaign yet holds the longest
         // log (found by the simulator). Transfer leadership first.
-        const removesSelf = cc.changes.some(
-          (c) => c.nodeId === this.id && (c.type === ConfChangeType.RemoveNode || c.type === ConfChangeType.AddLearnerNode),
-        );
+        // Leaving a joint config in which this leader is only an outgoing voter
+        // removes it too (seed 70005047).
+        const removesSelf =
+          cc.changes.some(
+            (c) => c.nodeId === this.id && (c.type === ConfChangeType.RemoveNode || c.type === ConfChangeType.AddLearnerNode),
+          ) ||
+          (wantsLeaveJoint && !this.trk.config.incoming.has(this.id));
         const refused =
           alreadyPending || removesSelf || (alreadyJoint && !wantsLeaveJoint) || (!alreadyJoint && wantsLeaveJoint);
         if (refused) {
@@ -1040,7 +1044,9 @@ export class Raft {
       this.trk.config.autoLeave &&
       old <= this.pendingConfIndex &&
       applied >= this.pendingConfIndex &&
-      this.state === StateType.Leader
+      this.state === StateType.Leader &&
+      // A leader that leaving would remove does not propose it (transfer first).
+      this.trk.config.incoming.has(this.id)
     ) {
       const ok = this.appendEntries([{ term: 0, index: 0, type: EntryType.ConfChange, data: EMPTY_CONF_CHANGE_BYTES }]);
       assert(ok, 'raft: the auto-leave entry must be accepted');
