@@ -14,11 +14,11 @@
  * MOUNTPOINT [--lazy]` runs in another process: `unmountMountPoint(path,
  * {lazy})`; the serving process notices within a second and settles `closed`.
  *
- * Limits that come from fuse-native (details in client/fuse/fuse-ops.ts):
- * requests run with the mounting process's credentials and the kernel checks
- * permissions (default_permissions), so new files belong to the mounting
- * user; utimens gets one ms-precision time for both atime and mtime; the
- * kernel caches attributes per name (kernelAttrTtlMs).
+ * Each request runs as its caller (uid, gid from the FUSE context, groups
+ * from procfs; our patched fuse-native, client/fuse/native/), so new files
+ * belong to their creator. Limits that remain from fuse-native (details in
+ * client/fuse/fuse-ops.ts): utimens gets one ms-precision time for both
+ * atime and mtime; the kernel caches attributes per name (kernelAttrTtlMs).
  */
 import { MonotonicClock, SystemClock, type Clock } from '../src/common/clock.js';
 import type { Logger } from '../src/common/log.js';
@@ -54,8 +54,13 @@ export interface MountFileSystemOptions {
    * still answers, so it costs a FUSE round trip, not an RPC).
    */
   readonly kernelAttrTtlMs?: number;
-  /** Let users other than the mounting one in (default false; see client/fuse/fuse-ops.ts on ownership). */
+  /** Let users other than the mounting one in (default false; each request runs as its caller, client/fuse/fuse-ops.ts). */
   readonly allowOther?: boolean;
+  /**
+   * Let the kernel check permissions as well as the Vfs (default true; see
+   * client/fuse/fuse-options.ts). False leaves every check to the Vfs.
+   */
+  readonly defaultPermissions?: boolean;
   /** Unmount on SIGINT/SIGTERM (default true). */
   readonly handleSignals?: boolean;
   readonly logger?: Logger;
@@ -90,6 +95,7 @@ export async function mountFileSystem(options: MountFileSystemOptions): Promise<
     entryTtlMs,
     ...(options.fsName !== undefined ? { fsName: options.fsName } : {}),
     ...(options.allowOther !== undefined ? { allowOther: options.allowOther } : {}),
+    ...(options.defaultPermissions !== undefined ? { defaultPermissions: options.defaultPermissions } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   const signals = ['SIGINT', 'SIGTERM'] as const;

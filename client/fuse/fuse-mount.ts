@@ -1,5 +1,6 @@
 /**
- * Mounting a Vfs with fuse-native, and unmounting it cleanly: flush every
+ * Mounting a Vfs with our FUSE binding (a patched fuse-native 2.2.6 that
+ * tells each request's caller), and unmounting it cleanly: flush every
  * open file, detach the mount, release what is left. A mount that cannot
  * start throws a CurveError naming why (no /dev/fuse, mount point missing,
  * not a directory, already a mount point, libfuse refused).
@@ -11,16 +12,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, CurveError } from '../../src/common/errors.js';
 import type { Logger } from '../../src/common/log.js';
+import { MonotonicClock } from '../../src/common/clock.js';
 import type { Caller } from '../vfs/posix-permission.js';
 import type { Vfs } from '../vfs/vfs.js';
-import { loadFuse, type FuseInstance } from './fuse-native-binding.js';
+import { CallerGroups } from './fuse-caller.js';
+import { Fuse } from './fuse-native-binding.js';
 import { FUSE_MOUNT_DEFAULTS, fuseNativeOptions, type FuseMountSettings } from './fuse-options.js';
-import { fuseOps, processCaller } from './fuse-ops.js';
+import { fuseOps } from './fuse-ops.js';
 import { unmountMountPoint } from './umount.js';
 
 export interface FuseMountOptions extends Partial<FuseMountSettings> {
   readonly logger?: Logger;
-  /** Who the requests run as (default: this process's credentials). */
+  /**
+   * Run every request as this caller instead of the request's own (the FUSE
+   * context). For tools and tests only: a shared mount must not set it.
+   */
   readonly caller?: Caller;
 }
 
@@ -78,8 +84,10 @@ export async function mountFuse(vfs: Vfs, mountPointPath: string, options: FuseM
   const mountPoint = path.resolve(mountPointPath);
   await checkMountable(mountPoint);
   const settings: FuseMountSettings = { ...FUSE_MOUNT_DEFAULTS, ...options };
-  const Fuse = loadFuse();
-  const fuse: FuseInstance = new Fuse(mountPoint, fuseOps(vfs, options.caller ?? processCaller(), options.logger), fuseNativeOptions(settings));
+  const fixed = options.caller;
+  const groups = new CallerGroups({ clock: new MonotonicClock() });
+  const callerOf = fixed !== undefined ? () => fixed : groups.callerOf.bind(groups);
+  const fuse = new Fuse(mountPoint, fuseOps(vfs, callerOf, options.logger), fuseNativeOptions(settings));
   try {
     await callback((cb) => fuse.mount(cb));
   } catch (error) {
@@ -96,7 +104,7 @@ export async function mountFuse(vfs: Vfs, mountPointPath: string, options: FuseM
   async function unmountOnce(isDetached: boolean): Promise<void> {
     clearInterval(watcher);
     const flushErrno = await vfs.flushAll();
-    // After an outside unmount fuse-native's loop has ended by itself; fusermount would only fail.
+    // After an outside unmount libfuse's loop has ended by itself; fusermount would only fail.
     if (!isDetached) {
       try {
         await callback((cb) => fuse.unmount(cb));

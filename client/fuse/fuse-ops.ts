@@ -5,11 +5,13 @@
  *   read/write answer the byte count in the first argument (fuse-native's
  *   convention);
  * - stats: Timespec → milliseconds (fuse-native carries ms);
- * - the caller: fuse-native does not expose the FUSE request context (uid,
- *   gid, pid), so every call runs as the mounting process's credentials and
- *   the kernel enforces permissions against the modes we report
- *   (`default_permissions`, fuse-options.ts). New files belong to the
- *   mounting user: the faithful setup is one mount per user, as with s3fs.
+ * - the caller: our binding (fuse-native-binding.ts, patched native part)
+ *   hands every op the request's FUSE context {uid, gid, pid}; `callerOf`
+ *   turns it into the Vfs caller (fuse-caller.ts adds supplementary groups
+ *   from procfs when a check needs them). The Vfs judges permissions for
+ *   that caller and gives new inodes its uid/gid (or the setgid parent's
+ *   gid). The kernel checks too when `default_permissions` is on
+ *   (fuse-options.ts explains why both).
  * - utimens: fuse-native 2.2.6 passes the access time twice (its C side
  *   copies atime into the mtime argument) at millisecond precision, and
  *   UTIME_NOW/UTIME_OMIT arrive as 1073 ms (tv_sec 0, tv_nsec ~2^30). So a
@@ -28,12 +30,13 @@ import type { Vfs } from '../vfs/vfs.js';
 import { OpenFlags, type VfsStat } from '../vfs/vfs-types.js';
 import type { Timespec } from '../vfs/meta-api.js';
 import { statfsFigures } from './fuse-options.js';
-import type { FuseCallback, FuseStat } from './fuse-native-binding.js';
+import type { FuseOperations, FuseRequestContext, FuseStat } from './fuse-native-binding.js';
 
 /** What fuse-native delivers for UTIME_NOW and UTIME_OMIT alike (see the module comment). */
 export const FUSE_NATIVE_UTIME_SPECIAL_MS = 1073;
 
 type Done = (...args: unknown[]) => void;
+/** The ops' arguments arrive untyped from the binding; `s`/`n` below name what each is. */
 
 function ms(t: Timespec): number {
   return t.sec * 1000 + Math.floor(t.nsec / 1e6);
@@ -64,14 +67,18 @@ export function utimensSetting(valueMs: number): TimeSetting {
   return { kind: 'set', time: { sec, nsec: Math.round((valueMs - sec * 1000) * 1e6) } };
 }
 
-/** The process's own credentials: the caller of every FUSE request (see the module comment). */
+/** The process's own credentials (for `FuseMountOptions.caller`: every request as this process). */
 export function processCaller(): Caller {
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
   return { uid, gid, groups: process.getgroups?.() ?? [] };
 }
 
-export function fuseOps(vfs: Vfs, caller: Caller, logger?: Logger): Record<string, FuseCallback> {
+/**
+ * The ops table for the binding: each op is `(context, ...args, cb)` and
+ * runs its Vfs call as `callerOf(context)`.
+ */
+export function fuseOps(vfs: Vfs, callerOf: (context: FuseRequestContext) => Caller, logger?: Logger): FuseOperations {
   /** Runs a Vfs call and answers fuse-native: cb(0, ...map(value)) or cb(-errno). */
   function reply<T>(op: string, cb: unknown, promise: Promise<Result<T>>, map: (value: T) => unknown[] = () => []): void {
     const done = cb as Done;
@@ -99,13 +106,14 @@ export function fuseOps(vfs: Vfs, caller: Caller, logger?: Logger): Record<strin
   const n = (v: unknown): number => v as number;
 
   return {
-    init: (cb) => (cb as Done)(0),
-    getattr: (path, cb) => reply('getattr', cb, vfs.getattr(caller, s(path)), (st) => [toFuseStat(st)]),
-    fgetattr: (_path, fh, cb) => reply('fgetattr', cb, vfs.fgetattr(caller, n(fh)), (st) => [toFuseStat(st)]),
-    access: (path, mask, cb) => reply('access', cb, vfs.access(caller, s(path), n(mask))),
-    statfs: (_path, cb) => reply('statfs', cb, vfs.statfs(caller), (figures) => [statfsFigures(figures)]),
-    opendir: (path, flags, cb) => reply('opendir', cb, vfs.opendir(caller, s(path), n(flags)), (fh) => [fh]),
-    readdir: (path, cb) => {
+    init: (_ctx, cb) => (cb as Done)(0),
+    getattr: (ctx, path, cb) => reply('getattr', cb, vfs.getattr(callerOf(ctx), s(path)), (st) => [toFuseStat(st)]),
+    fgetattr: (ctx, _path, fh, cb) => reply('fgetattr', cb, vfs.fgetattr(callerOf(ctx), n(fh)), (st) => [toFuseStat(st)]),
+    access: (ctx, path, mask, cb) => reply('access', cb, vfs.access(callerOf(ctx), s(path), n(mask))),
+    statfs: (ctx, _path, cb) => reply('statfs', cb, vfs.statfs(callerOf(ctx)), (figures) => [statfsFigures(figures)]),
+    opendir: (ctx, path, flags, cb) => reply('opendir', cb, vfs.opendir(callerOf(ctx), s(path), n(flags)), (fh) => [fh]),
+    readdir: (ctx, path, cb) => {
+      const caller = callerOf(ctx);
       // libfuse lists only what we return: "." and ".." come first, with the directory's own stat.
       const listing = Promise.all([vfs.getattr(caller, s(path)), vfs.readdir(caller, s(path))]).then(([self, entries]) =>
         !self.ok ? self : !entries.ok ? entries : { ok: true as const, value: { self: self.value, ...entries.value } },
@@ -115,43 +123,43 @@ export function fuseOps(vfs: Vfs, caller: Caller, logger?: Logger): Record<strin
         return [['.', '..', ...value.names], [own, own, ...value.stats.map(toFuseStat)]];
       });
     },
-    releasedir: (_path, fh, cb) => reply('releasedir', cb, vfs.releasedir(caller, n(fh))),
-    fsyncdir: (_path, _isDataOnly, fh, cb) => reply('fsyncdir', cb, vfs.fsyncdir(caller, n(fh))),
-    mknod: (path, mode, rdev, cb) => reply('mknod', cb, vfs.mknod(caller, s(path), n(mode), n(rdev))),
-    mkdir: (path, mode, cb) => reply('mkdir', cb, vfs.mkdir(caller, s(path), n(mode))),
-    unlink: (path, cb) => reply('unlink', cb, vfs.unlink(caller, s(path))),
-    rmdir: (path, cb) => reply('rmdir', cb, vfs.rmdir(caller, s(path))),
-    symlink: (target, path, cb) => reply('symlink', cb, vfs.symlink(caller, s(target), s(path))),
-    readlink: (path, cb) => reply('readlink', cb, vfs.readlink(caller, s(path)), (target) => [target]),
-    link: (existing, path, cb) => reply('link', cb, vfs.link(caller, s(existing), s(path))),
-    rename: (source, target, cb) => reply('rename', cb, vfs.rename(caller, s(source), s(target))),
-    chmod: (path, mode, cb) => reply('chmod', cb, vfs.chmod(caller, s(path), n(mode))),
-    chown: (path, uid, gid, cb) => {
+    releasedir: (ctx, _path, fh, cb) => reply('releasedir', cb, vfs.releasedir(callerOf(ctx), n(fh))),
+    fsyncdir: (ctx, _path, _isDataOnly, fh, cb) => reply('fsyncdir', cb, vfs.fsyncdir(callerOf(ctx), n(fh))),
+    mknod: (ctx, path, mode, rdev, cb) => reply('mknod', cb, vfs.mknod(callerOf(ctx), s(path), n(mode), n(rdev))),
+    mkdir: (ctx, path, mode, cb) => reply('mkdir', cb, vfs.mkdir(callerOf(ctx), s(path), n(mode))),
+    unlink: (ctx, path, cb) => reply('unlink', cb, vfs.unlink(callerOf(ctx), s(path))),
+    rmdir: (ctx, path, cb) => reply('rmdir', cb, vfs.rmdir(callerOf(ctx), s(path))),
+    symlink: (ctx, target, path, cb) => reply('symlink', cb, vfs.symlink(callerOf(ctx), s(target), s(path))),
+    readlink: (ctx, path, cb) => reply('readlink', cb, vfs.readlink(callerOf(ctx), s(path)), (target) => [target]),
+    link: (ctx, existing, path, cb) => reply('link', cb, vfs.link(callerOf(ctx), s(existing), s(path))),
+    rename: (ctx, source, target, cb) => reply('rename', cb, vfs.rename(callerOf(ctx), s(source), s(target))),
+    chmod: (ctx, path, mode, cb) => reply('chmod', cb, vfs.chmod(callerOf(ctx), s(path), n(mode))),
+    chown: (ctx, path, uid, gid, cb) => {
       // uint32 on the wire: (uid_t)-1 ("leave") arrives as 4294967295.
       const leave = (id: number): number => (id === 0xffff_ffff ? -1 : id);
-      reply('chown', cb, vfs.chown(caller, s(path), leave(n(uid)), leave(n(gid))));
+      reply('chown', cb, vfs.chown(callerOf(ctx), s(path), leave(n(uid)), leave(n(gid))));
     },
-    truncate: (path, size, cb) => reply('truncate', cb, vfs.truncate(caller, s(path), n(size))),
-    ftruncate: (_path, fh, size, cb) => reply('ftruncate', cb, vfs.ftruncate(caller, n(fh), n(size))),
-    utimens: (path, atime, _mtimeIsAtimeAgain, cb) => {
+    truncate: (ctx, path, size, cb) => reply('truncate', cb, vfs.truncate(callerOf(ctx), s(path), n(size))),
+    ftruncate: (ctx, _path, fh, size, cb) => reply('ftruncate', cb, vfs.ftruncate(callerOf(ctx), n(fh), n(size))),
+    utimens: (ctx, path, atime, _mtimeIsAtimeAgain, cb) => {
       const setting = utimensSetting(n(atime));
-      reply('utimens', cb, vfs.utimens(caller, s(path), setting, setting));
+      reply('utimens', cb, vfs.utimens(callerOf(ctx), s(path), setting, setting));
     },
-    open: (path, flags, cb) => reply('open', cb, vfs.open(caller, s(path), n(flags)), (fh) => [fh]),
-    create: (path, mode, cb) =>
-      reply('create', cb, vfs.create(caller, s(path), n(mode), OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_RDWR), (fh) => [fh]),
-    read: (_path, fh, buffer, length, position, cb) =>
-      replyCount('read', cb, vfs.read(caller, n(fh), n(position), n(length), buffer as Buffer)),
-    write: (_path, fh, buffer, length, position, cb) =>
+    open: (ctx, path, flags, cb) => reply('open', cb, vfs.open(callerOf(ctx), s(path), n(flags)), (fh) => [fh]),
+    create: (ctx, path, mode, cb) =>
+      reply('create', cb, vfs.create(callerOf(ctx), s(path), n(mode), OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_RDWR), (fh) => [fh]),
+    read: (ctx, _path, fh, buffer, length, position, cb) =>
+      replyCount('read', cb, vfs.read(callerOf(ctx), n(fh), n(position), n(length), buffer as Buffer)),
+    write: (ctx, _path, fh, buffer, length, position, cb) =>
       // fuse-native's buffer is borrowed for this call only: the Vfs copies before it resolves.
-      replyCount('write', cb, vfs.write(caller, n(fh), n(position), (buffer as Buffer).subarray(0, n(length)))),
-    flush: (_path, fh, cb) => reply('flush', cb, vfs.flush(caller, n(fh))),
-    fsync: (_path, isDataOnly, fh, cb) => reply('fsync', cb, vfs.fsync(caller, n(fh), Boolean(isDataOnly))),
-    release: (_path, fh, cb) => reply('release', cb, vfs.release(caller, n(fh))),
-    setxattr: (path, name, value, _position, flags, cb) =>
-      reply('setxattr', cb, vfs.setxattr(caller, s(path), s(name), Buffer.from(value as Buffer), n(flags))),
-    getxattr: (path, name, _position, cb) => reply('getxattr', cb, vfs.getxattr(caller, s(path), s(name)), (value) => [value]),
-    listxattr: (path, cb) => reply('listxattr', cb, vfs.listxattr(caller, s(path)), (names) => [names]),
-    removexattr: (path, name, cb) => reply('removexattr', cb, vfs.removexattr(caller, s(path), s(name))),
+      replyCount('write', cb, vfs.write(callerOf(ctx), n(fh), n(position), (buffer as Buffer).subarray(0, n(length)))),
+    flush: (ctx, _path, fh, cb) => reply('flush', cb, vfs.flush(callerOf(ctx), n(fh))),
+    fsync: (ctx, _path, isDataOnly, fh, cb) => reply('fsync', cb, vfs.fsync(callerOf(ctx), n(fh), Boolean(isDataOnly))),
+    release: (ctx, _path, fh, cb) => reply('release', cb, vfs.release(callerOf(ctx), n(fh))),
+    setxattr: (ctx, path, name, value, _position, flags, cb) =>
+      reply('setxattr', cb, vfs.setxattr(callerOf(ctx), s(path), s(name), Buffer.from(value as Buffer), n(flags))),
+    getxattr: (ctx, path, name, _position, cb) => reply('getxattr', cb, vfs.getxattr(callerOf(ctx), s(path), s(name)), (value) => [value]),
+    listxattr: (ctx, path, cb) => reply('listxattr', cb, vfs.listxattr(callerOf(ctx), s(path)), (names) => [names]),
+    removexattr: (ctx, path, name, cb) => reply('removexattr', cb, vfs.removexattr(callerOf(ctx), s(path), s(name))),
   };
 }

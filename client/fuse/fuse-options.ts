@@ -1,5 +1,6 @@
 /**
- * The mount options handed to fuse-native, as a pure function.
+ * The mount options handed to our FUSE binding (fuse-native-binding.ts,
+ * which keeps fuse-native 2.2.6's option handling), as a pure function.
  *
  * fuse-native has no options for big_writes, max_write, max_readahead,
  * negative_timeout or use_ino. It joins its options into one "-o a,b,c"
@@ -13,6 +14,7 @@
  * (".fuse_hidden…", via our rename) and unlinks it at the last release.
  */
 import { assert } from '../../src/common/assert.js';
+import type { FuseMountOptionsNative } from './fuse-native-binding.js';
 
 export interface FuseMountSettings {
   /** Shown as the mount's source (df, /proc/mounts). Letters, digits, . _ - only. */
@@ -27,6 +29,11 @@ export interface FuseMountSettings {
   readonly readAheadBytes: number;
   /** Let other users than the mounting one in (needs user_allow_other for non-root). */
   readonly allowOther: boolean;
+  /**
+   * Let the kernel check permissions too, against the modes we report, before
+   * a request reaches us (default true). See `fuseNativeOptions` for why both.
+   */
+  readonly defaultPermissions: boolean;
   readonly debug: boolean;
 }
 
@@ -37,11 +44,12 @@ export const FUSE_MOUNT_DEFAULTS = {
   ioRequestBytesMax: 131_072,
   readAheadBytes: 1_048_576,
   allowOther: false,
+  defaultPermissions: true,
   debug: false,
 } as const;
 
 /** The options object for `new Fuse(mountPoint, ops, options)`. */
-export function fuseNativeOptions(settings: FuseMountSettings): Record<string, unknown> {
+export function fuseNativeOptions(settings: FuseMountSettings): FuseMountOptionsNative {
   assert(/^[A-Za-z0-9._-]{1,64}$/.test(settings.fsName), `fs name must be plain: ${settings.fsName}`);
   assert(settings.ioRequestBytesMax >= 4096 && settings.ioRequestBytesMax % 4096 === 0, 'request size');
   assert(settings.readAheadBytes >= 0 && settings.attrTtlMs >= 0 && settings.entryTtlMs >= 0, 'non-negative');
@@ -61,16 +69,17 @@ export function fuseNativeOptions(settings: FuseMountSettings): Record<string, u
   return {
     fsname: [settings.fsName, ...extra].join(','),
     subtype: 'curvefs',
-    force: true,
-    mkdir: false,
-    // The kernel checks permissions against the modes we report: fuse-native
-    // does not tell us the calling uid/gid (see fuse-ops.ts).
-    defaultPermissions: true,
+    // Two lines of defence. The Vfs checks every request for its caller (the
+    // FUSE context, fuse-ops.ts). With default_permissions the kernel checks
+    // first, with the caller's exact supplementary groups (we read ours from
+    // procfs, racily: fuse-caller.ts) and for exec/chdir, which never reach a
+    // high-level FUSE file system as a check. The kernel judges by attributes
+    // it cached (attrTtlMs), the Vfs by fresher ones; an operation needs both
+    // to agree, so a stale cache can refuse but never grant more. The Vfs's
+    // own checks are tested through a mount without it (e2e vfs-fuse-caller).
+    defaultPermissions: settings.defaultPermissions,
     allowOther: settings.allowOther,
     debug: settings.debug,
-    // fuse-native answers ETIMEDOUT after its own timeout (15 s by default);
-    // a flush of a large file to a slow store may take longer.
-    timeout: false,
   };
 }
 

@@ -10,6 +10,7 @@
  *                                                      REAL metadata (client/meta MetaClient) and the
  *                                                      real data path on the fs's local object store
  *   ... --allow-other                                  let other users in (permission tests)
+ *   ... --no-default-permissions                       leave every permission check to the Vfs
  *
  * Prints "mounted MOUNTPOINT" when the kernel accepted the mount; on
  * SIGTERM/SIGINT unmounts (flushing) through mountFileSystem's own signal
@@ -56,15 +57,17 @@ function kernelAttrTtl(): { kernelAttrTtlMs?: number } {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  const flags = ['--allow-other', '--no-default-permissions'];
   const allowOther = args.includes('--allow-other');
-  const [mountPoint, dataKind, dataDir, fsName] = args.filter((arg) => arg !== '--allow-other');
+  const defaultPermissions = !args.includes('--no-default-permissions');
+  const [mountPoint, dataKind, dataDir, fsName] = args.filter((arg) => !flags.includes(arg));
   const isUsage = mountPoint !== undefined && (dataKind === 'memory' || (dataKind === 'local' && dataDir !== undefined) || (dataKind === 'cluster' && fsName !== undefined));
   if (!isUsage) {
     process.stderr.write('usage: vfs-mount-child.js MOUNTPOINT memory | MOUNTPOINT local DATADIR | MOUNTPOINT cluster MDS FSNAME\n');
     process.exit(2);
   }
   const wallClock = new SystemClock();
-  if (dataKind === 'cluster') return mountCluster(mountPoint!, dataDir!, fsName!, allowOther);
+  if (dataKind === 'cluster') return mountCluster(mountPoint!, dataDir!, fsName!, allowOther, defaultPermissions);
   const meta = new MemoryMeta(timespecFromMs(wallClock.nowMs()));
   let data: FileDataApi;
   let dataClient: DataClient | null = null;
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
     data = fileDataFromDataClient(dataClient);
   }
   const logger = createLogger({ name: 'vfs-mount-child', level: 'warn' });
-  const mounted = await mountFileSystem({ mountPoint: mountPoint!, meta, data, logger, wallClock, allowOther, ...kernelAttrTtl() });
+  const mounted = await mountFileSystem({ mountPoint: mountPoint!, meta, data, logger, wallClock, allowOther, defaultPermissions, ...kernelAttrTtl() });
   process.stdout.write(`mounted ${mounted.mountPoint}\n`);
   try {
     await mounted.closed;
@@ -104,7 +107,7 @@ async function main(): Promise<void> {
 }
 
 /** Real metadata: MetaClient for the VFS and as the data path's chunk-info store and chunk-id source. */
-async function mountCluster(mountPoint: string, mds: string, fsName: string, allowOther: boolean): Promise<void> {
+async function mountCluster(mountPoint: string, mds: string, fsName: string, allowOther: boolean, defaultPermissions: boolean): Promise<void> {
   const logger = createLogger({ name: 'vfs-mount-child', level: 'warn' });
   const meta = await MetaClient.open({ mds: [mds], fsName, logger });
   const info = meta.fsInfo;
@@ -119,7 +122,7 @@ async function mountCluster(mountPoint: string, mds: string, fsName: string, all
     chunkIds: meta,
     logger,
   });
-  const mounted = await mountFileSystem({ mountPoint, meta, data: fileDataFromDataClient(dataClient), logger, allowOther, ...kernelAttrTtl() });
+  const mounted = await mountFileSystem({ mountPoint, meta, data: fileDataFromDataClient(dataClient), logger, allowOther, defaultPermissions, ...kernelAttrTtl() });
   process.stdout.write(`mounted ${mounted.mountPoint}\n`);
   try {
     await mounted.closed;

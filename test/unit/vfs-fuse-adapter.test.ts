@@ -12,13 +12,16 @@ import { ManualClock } from '../../src/common/clock.js';
 import { CurveError } from '../../src/common/errors.js';
 import { FUSE_MOUNT_DEFAULTS, fuseNativeOptions, statfsFigures } from '../../client/fuse/fuse-options.js';
 import { FUSE_NATIVE_UTIME_SPECIAL_MS, fuseOps, toFuseStat, utimensSetting } from '../../client/fuse/fuse-ops.js';
-import { statArray } from '../../client/fuse/fuse-native-binding.js';
+import { statArray, type FuseRequestContext } from '../../client/fuse/fuse-native-binding.js';
+import { CallerGroups } from '../../client/fuse/fuse-caller.js';
 import { mountFuse } from '../../client/fuse/fuse-mount.js';
 import { Vfs } from '../../client/vfs/vfs.js';
 import { ROOT_CALLER } from '../../client/vfs/posix-permission.js';
 import { timespecFromMs } from '../../client/vfs/posix-time.js';
 import { MemoryMeta } from '../helpers/vfs-memory-meta.js';
 import { MemoryFileStore } from '../helpers/vfs-memory-data.js';
+
+const ROOT_CONTEXT: FuseRequestContext = { uid: 0, gid: 0, pid: 1 };
 
 function memoryVfs(): Vfs {
   const meta = new MemoryMeta();
@@ -28,15 +31,15 @@ function memoryVfs(): Vfs {
 
 test('mount options carry large requests, kernel TTLs equal to the cache TTLs, use_ino, and no hard_remove', () => {
   const options = fuseNativeOptions({ ...FUSE_MOUNT_DEFAULTS, attrTtlMs: 1500, entryTtlMs: 250 });
-  const fsname = String(options['fsname']);
+  const fsname = String(options.fsname);
   const parts = fsname.split(',');
   assert.equal(parts[0], 'curvefs');
   for (const expected of ['big_writes', 'max_write=131072', 'max_read=131072', 'use_ino', 'attr_timeout=1.5', 'entry_timeout=0.25', 'negative_timeout=0.25']) {
     assert.ok(parts.includes(expected), `${expected} in ${fsname}`);
   }
   assert.ok(!parts.includes('hard_remove'));
-  assert.equal(options['defaultPermissions'], true);
-  assert.equal(options['timeout'], false);
+  assert.equal(options.defaultPermissions, true);
+  assert.equal(fuseNativeOptions({ ...FUSE_MOUNT_DEFAULTS, defaultPermissions: false }).defaultPermissions, false);
   assert.throws(() => fuseNativeOptions({ ...FUSE_MOUNT_DEFAULTS, fsName: 'bad,name' }));
 });
 
@@ -72,9 +75,9 @@ test('stats translate to fuse-native milliseconds and its uint32 array layout', 
 });
 
 test('fuse ops answer negative errnos and values in fuse-native shapes', async () => {
-  const ops = fuseOps(memoryVfs(), ROOT_CALLER);
+  const ops = fuseOps(memoryVfs(), () => ROOT_CALLER);
   const call = (name: string, ...args: unknown[]): Promise<unknown[]> =>
-    new Promise((resolve) => ops[name]!(...args, (...reply: unknown[]) => resolve(reply)));
+    new Promise((resolve) => ops[name]!(ROOT_CONTEXT, ...args, (...reply: unknown[]) => resolve(reply)));
   assert.deepEqual(await call('getattr', '/missing'), [-2]);
   assert.deepEqual(await call('mkdir', '/d', 0o755), [0]);
   const [createErr, fh] = await call('create', '/d/f', 0o644);
@@ -108,4 +111,33 @@ test('mountFuse refuses a missing, non-directory or busy mount point before moun
     await fs.promises.rm(file, { force: true });
   }
   await assert.rejects(mountFuse(vfs, '/proc'), (e: unknown) => CurveError.is(e) && /busy/.test((e as Error).message));
+});
+
+test('each op runs as the request\'s caller: ownership of new inodes, refusals, setgid directories', async () => {
+  const groups = new CallerGroups({ clock: new ManualClock(0), readStatus: () => null });
+  const ops = fuseOps(memoryVfs(), (context) => groups.callerOf(context));
+  const call = (context: FuseRequestContext, name: string, ...args: unknown[]): Promise<unknown[]> =>
+    new Promise((resolve) => ops[name]!(context, ...args, (...reply: unknown[]) => resolve(reply)));
+  const alice: FuseRequestContext = { uid: 1000, gid: 100, pid: 4242 };
+  const bob: FuseRequestContext = { uid: 1001, gid: 101, pid: 4243 };
+  assert.deepEqual(await call(ROOT_CONTEXT, 'chmod', '/', 0o755), [0]);
+  assert.deepEqual(await call(alice, 'mkdir', '/a', 0o755), [-13], 'the root directory is 0755 root:root');
+  assert.deepEqual(await call(ROOT_CONTEXT, 'mkdir', '/shared', 0o777), [0]);
+  assert.deepEqual(await call(ROOT_CONTEXT, 'chmod', '/shared', 0o41777), [0]);
+  const [, fh] = await call(alice, 'create', '/shared/f', 0o600);
+  await call(alice, 'release', '/shared/f', fh);
+  const [, st] = await call(alice, 'getattr', '/shared/f');
+  assert.equal((st as { uid: number }).uid, 1000);
+  assert.equal((st as { gid: number }).gid, 100);
+  assert.deepEqual(await call(bob, 'open', '/shared/f', 0), [-13], 'bob may not read alice\'s 0600 file');
+  assert.deepEqual(await call(bob, 'unlink', '/shared/f'), [-1], 'sticky directory: EPERM');
+  assert.deepEqual(await call(ROOT_CONTEXT, 'mkdir', '/sg', 0o777), [0]);
+  assert.deepEqual(await call(ROOT_CONTEXT, 'chown', '/sg', 0xffffffff, 4242), [0]);
+  assert.deepEqual(await call(ROOT_CONTEXT, 'chmod', '/sg', 0o42777), [0]);
+  assert.deepEqual(await call(bob, 'mkdir', '/sg/d', 0o755), [0]);
+  const [, sub] = await call(bob, 'getattr', '/sg/d');
+  assert.equal((sub as { uid: number }).uid, 1001);
+  assert.equal((sub as { gid: number }).gid, 4242, 'gid from the setgid parent');
+  assert.equal((sub as { mode: number }).mode & 0o2000, 0o2000, 'a directory inherits S_ISGID');
+  assert.equal(groups.reads, 2, 'procfs read once per pid (alice, bob), then cached');
 });
