@@ -8,7 +8,8 @@
  * registerOpen does not wait for the MDS: a newly opened inode triggers a
  * refresh within OPEN_REGISTRATION_BATCH_MS (opens arriving meanwhile share
  * it), so an open costs no round trip and the MDS sees a few refreshes per
- * second per busy mount instead of two per open. The deletion service makes
+ * second per busy mount instead of two per open. The last close of an inode
+ * rides the same batched refresh. The deletion service makes
  * this safe: it keeps an unlinked inode for a session ttl after its dtime
  * before it trusts the open lists (an open that happened before the unlink
  * has reached the MDS by then, or its session has expired).
@@ -98,12 +99,10 @@ export class MountSession {
       return;
     }
     this.openCounts.delete(inodeId);
-    // After unmount the session is gone at the MDS anyway.
-    if (this.isClosed) return;
-    // Listing a closed inode a little longer is harmless; do not make close wait for the MDS.
-    this.refreshNow().catch((error: unknown) =>
-      this.logger.warn({ err: (error as Error).message }, 'meta: session refresh after close failed'),
-    );
+    // Listing a closed inode a little longer is harmless (it only delays its
+    // deletion): closes share the batched refresh with opens rather than
+    // costing an MDS round trip each (a create+close loop made one per file).
+    this.refreshSoon();
   }
 
   /** One refresh after every change so far (coalesced with a queued one). */

@@ -2,9 +2,10 @@
  * A copyset on this metaserver: one Raft group (RaftNode) whose state
  * machine is the CopysetStateMachine. Changes are proposed as log entries
  * (op-codec.ts) and resolve with the apply result; reads wait for ReadIndex
- * (leadership confirmed by a heartbeat round, the state machine caught up)
- * and then run synchronously against the state machine, so a read sees
- * every change acknowledged before it started.
+ * (leadership confirmed by the leader's lease, or by a heartbeat round when
+ * `raft.leaseReads` is false; the state machine caught up) and then run
+ * synchronously against the state machine, so a read sees every change
+ * acknowledged before it started.
  *
  * Both throw NotLeaderError (with the leader's id, which is its service
  * address) on a follower, and RaftUnavailableError when the group cannot
@@ -86,6 +87,9 @@ export class CopysetNode {
   static async start(options: CopysetNodeOptions): Promise<CopysetNode> {
     const node = new CopysetNode(options, undefined);
     node.raftNode = await options.host.startGroup<OpResult>(node.groupId, {
+      // Leader lease reads (DESIGN §10; check-quorum is always on): a read
+      // waits only for the apply, not for a heartbeat round to a quorum.
+      leaseReads: true,
       ...options.raft,
       dir: options.dir,
       peers: options.peers,
