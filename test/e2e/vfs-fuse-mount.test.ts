@@ -5,7 +5,7 @@
  * metadata TEST DOUBLE (metadata is the one part not yet real here). This
  * process only acts as a user of the mount: fs calls, shell tools, checksums.
  *
- * Covers: a POSIX subset with its errnos, large requests and sequential
+ * Covers (callers and ownership in depth: vfs-fuse-caller.test.ts): a POSIX subset with its errnos, large requests and sequential
  * throughput with checksums, cp -r / tar / git workloads, concurrent writers,
  * O_APPEND from 4 processes, unlinked-but-open files, and the clean unmount
  * on SIGTERM after flushing.
@@ -151,7 +151,7 @@ print(len(os.listxattr(p)))
   assert.ok(fsStats.blocks > 0 && fsStats.bavail > 0 && fsStats.files > 0);
 });
 
-test('permissions as a non-root uid are enforced (kernel default_permissions on our modes)', async () => {
+test('permissions as a non-root uid are enforced, and what it creates is its own', async () => {
   const dir = path.join(mnt, 'perm');
   await fs.promises.mkdir(dir, { mode: 0o755 });
   await fs.promises.chmod(dir, 0o755);
@@ -172,6 +172,11 @@ test('permissions as a non-root uid are enforced (kernel default_permissions on 
   assert.match(await asNobody(`rm -f ${mnt}/sticky/roots`), /Operation not permitted\nrc=1/);
   assert.match(await asNobody(`mv ${mnt}/sticky/roots ${mnt}/sticky/mine`), /Operation not permitted\nrc=1/);
   assert.equal(await fs.promises.readFile(path.join(mnt, 'sticky', 'roots'), 'utf8'), 'x');
+  // Each request runs as its caller: nobody's new file is nobody's, and nobody may remove it.
+  assert.match(await asNobody(`echo mine > ${mnt}/sticky/nobodys && rm ${mnt}/sticky/nobodys && echo again > ${mnt}/sticky/nobodys`), /^rc=0$/m);
+  const owned = await fs.promises.stat(path.join(mnt, 'sticky', 'nobodys'));
+  assert.equal(owned.uid, 65534);
+  assert.equal(owned.gid, 65534);
 });
 
 test('an unlinked file stays readable through its open descriptor', async () => {
