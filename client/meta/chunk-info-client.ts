@@ -2,31 +2,35 @@
  * The data path's metadata seam (client/data/metadata.ts ChunkInfoStore)
  * over the metaserver's chunk-info RPCs: GetChunkInfo (streamed),
  * AppendChunkInfo (idempotent on the server: a record already present is
- * not added twice, so resends are safe) and, for truncate, ReplaceChunkInfo
- * and UpdateInode.
+ * not added twice, so resends are safe) and Truncate (one Raft entry: the
+ * length, the trim and the zero records together; resends carry one
+ * request id, so a resend after a lost reply is answered, not re-applied).
  */
 import { assert } from '../../src/common/assert.js';
-import { MetaError } from '../../src/common/errors.js';
+import type { Clock } from '../../src/common/clock.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import type { ChunkInfo, ChunkInfoAppend } from '../../src/layout/chunk-info.js';
-import { trimChunkInfos } from '../../src/layout/truncate.js';
 import type { GetChunkInfoResponse } from '../../src/proto/types-metaserver.js';
 import type { ChunkInfoStore } from '../data/metadata.js';
-import type { InodeOps } from '../vfs/meta-api.js';
 import { checkOk, type MetaCaller } from './meta-caller.js';
-import { appendsToWire, chunkInfoFromWire, chunkInfoToWire } from './meta-wire.js';
+import { appendsToWire, chunkInfoFromWire } from './meta-wire.js';
 
-/** Appends per AppendChunkInfo (metaserver/partition/limits.ts APPEND_INFOS_MAX). */
+/** Appends per AppendChunkInfo or Truncate (metaserver/partition/limits.ts APPEND_INFOS_MAX). */
 const APPENDS_PER_OP_MAX = 10_000;
-/** Rounds of trim-then-compare for a shrinking truncate racing appends. */
-const TRIM_ROUNDS_MAX = 8;
 /** Route refreshes of one chunk read. */
 const READ_ATTEMPTS_MAX = 4;
+
+export interface ChunkInfoClientDeps {
+  /** The file's new mtime/ctime on truncate. */
+  readonly wallClock: Clock;
+  /** A fresh id per change, the same on each of its resends (metaserver.proto request_id). */
+  readonly newRequestId: () => string;
+}
 
 export class ChunkInfoClient implements ChunkInfoStore {
   constructor(
     private readonly caller: MetaCaller,
-    private readonly inodes: Pick<InodeOps, 'getInodeAttr' | 'updateInode'>,
+    private readonly deps: ChunkInfoClientDeps,
   ) {}
 
   private get router(): MetaCaller['router'] {
@@ -56,21 +60,30 @@ export class ChunkInfoClient implements ChunkInfoStore {
   }
 
   /**
-   * Sets the length to exactly `newLength`. There is no single truncate op
-   * on the metaserver yet, so a shrink is two ordered steps: first every
-   * chunk list is trimmed (ReplaceChunkInfo, conditional on the list being
-   * unchanged), then the length is set. A crash between them leaves the
-   * tail reading as zeros inside the old length, never stale data past a
-   * later extension. A growth is one AppendChunkInfo of the zero records
-   * with the new length.
+   * Sets the length to exactly `newLength` in one Truncate entry (trim and
+   * zero records included). Zero records beyond one entry's limit (a sparse
+   * extension over more than 10,000 chunks) go in several entries, each
+   * growing the file to the end of its records: a crash between them leaves
+   * a shorter extension, never a range that reads anything but zeros.
    */
   async truncate(inodeId: number, newLength: number, zeroRecords: readonly ChunkInfoAppend[]): Promise<void> {
     assert(Number.isSafeInteger(newLength) && newLength >= 0, `new length ${newLength}`);
-    const attr = await this.inodes.getInodeAttr(inodeId);
-    if (newLength < attr.length) await this.trimChunks(inodeId, newLength);
-    if (zeroRecords.length > 0) await this.appendChunkInfos(inodeId, zeroRecords, newLength);
-    const after = zeroRecords.length > 0 || newLength !== attr.length ? await this.inodes.getInodeAttr(inodeId) : attr;
-    if (after.length !== newLength) await this.inodes.updateInode(inodeId, { length: newLength });
+    const ms = this.deps.wallClock.nowMs();
+    const time = { timeSec: Math.floor(ms / 1000), timeNs: Math.floor(ms % 1000) * 1_000_000 };
+    const ordered = [...zeroRecords].sort((x, y) => x.info.offset - y.info.offset);
+    for (let i = 0; i < Math.max(1, ordered.length); i += APPENDS_PER_OP_MAX) {
+      const slice = ordered.slice(i, i + APPENDS_PER_OP_MAX);
+      const isLast = i + APPENDS_PER_OP_MAX >= ordered.length;
+      const length = isLast ? newLength : slice[slice.length - 1]!.info.offset + slice[slice.length - 1]!.info.length;
+      const { reply } = await this.caller.call(
+        () => this.caller.router.forInode(inodeId),
+        'Truncate',
+        { inodeId, length, chunks: appendsToWire(slice), ...time, requestId: this.deps.newRequestId() },
+        // One request id on every resend: a truncate that applied is answered again, not re-applied over later writes.
+        { isIdempotent: true },
+      );
+      checkOk('Truncate', reply);
+    }
   }
 
   private async readChunks(inodeId: number, chunkIndexes: readonly number[]): Promise<Map<number, ChunkInfo[]>> {
@@ -100,27 +113,5 @@ export class ChunkInfoClient implements ChunkInfoStore {
       checkOk('GetChunkInfo', { status });
       return out;
     }
-  }
-
-  /** Trims every chunk list to `newLength`, each conditional on the list it read. */
-  private async trimChunks(inodeId: number, newLength: number): Promise<void> {
-    for (let round = 1; round <= TRIM_ROUNDS_MAX; round++) {
-      const chunks = await this.readChunks(inodeId, []);
-      let isRaced = false;
-      for (const [chunkIndex, list] of chunks) {
-        const trimmed = trimChunkInfos(list, newLength);
-        if (trimmed.length === list.length && trimmed.every((c, i) => c.length === list[i]!.length)) continue;
-        const { reply } = await this.caller.call(() => this.router.forInode(inodeId), 'ReplaceChunkInfo', {
-          inodeId,
-          chunkIndex,
-          expected: list.map(chunkInfoToWire),
-          replacement: trimmed.map(chunkInfoToWire),
-        });
-        if (reply.status === MetaStatusCode.VERSION_MISMATCH) isRaced = true;
-        else checkOk('ReplaceChunkInfo', reply);
-      }
-      if (!isRaced) return;
-    }
-    throw new MetaError(MetaStatusCode.VERSION_MISMATCH, `truncate of inode ${inodeId}: chunk lists kept changing`);
   }
 }

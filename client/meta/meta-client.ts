@@ -125,7 +125,7 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     this.caller = new MetaCaller(this.router, logger);
     this.resolver = new TxResolver(this.caller, wallClock, logger);
     this.caller.resolveLock = (lock, at) => this.resolver.resolve(lock, at);
-    this.chunkInfos = new ChunkInfoClient(this.caller, this);
+    this.chunkInfos = new ChunkInfoClient(this.caller, { wallClock, newRequestId: () => `${this.session.id}:${++this.createSequence}` });
     this.chunkIds = new ChunkIdReserve(mds, session.fsId, options.chunkIdBatch);
     this.renameTx = new RenameTx({
       caller: this.caller,
@@ -272,6 +272,9 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
           dstParentInodeId: request.dstParent,
           dstName: request.dstName,
           ...timeToWire(request.time),
+          // The server checks what our lookups saw (NOT_FOUND / EXIST when a name moved meanwhile).
+          srcInodeId: request.srcInodeId,
+          expectedDstInodeId: request.expectedDstInodeId,
         },
         (r) => r.lock,
         {

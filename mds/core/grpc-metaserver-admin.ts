@@ -15,6 +15,8 @@ import type { CopysetTarget, MetaserverAdmin, RootInodeSpec } from './metaserver
 
 export const ADMIN_TIMEOUT_MS = 3_000;
 export const ADMIN_TOTAL_TIMEOUT_MS = 10_000;
+/** DeleteCopysetNode on a removed replica after a membership change (one attempt). */
+const DROP_REPLICA_TIMEOUT_MS = 1_000;
 
 type Client = RpcClient<MetaServerMethods>;
 
@@ -131,8 +133,32 @@ export class GrpcMetaserverAdmin implements MetaserverAdmin {
         oldPeer: { ...remove },
       });
       GrpcMetaserverAdmin.check(`ChangePeer ${target.copysetId} ${remove.address}→${add.address}`, res.status);
+      await this.dropRemovedReplica(client, target, remove, res.epoch, res.peers);
     } finally {
       client.close();
+    }
+  }
+
+  /**
+   * Best effort after a membership change: the removed replica deletes its
+   * copy (DeleteCopysetNode; it checks the newer epoch and voters itself).
+   * One short attempt: a removed replica is often a dead one, and the change
+   * is done either way. A replica that misses this keeps its directory (a
+   * leak of disk, never of correctness: nobody routes to it).
+   */
+  private async dropRemovedReplica(client: Client, target: CopysetTarget, removed: Peer, epoch: number, peers: readonly Peer[]): Promise<void> {
+    if (removed.address === '' || peers.some((p) => p.address === removed.address)) return;
+    try {
+      const res = await client.call(
+        'DeleteCopysetNode',
+        { poolId: target.poolId, copysetId: target.copysetId, epoch, peers: peers.map((p) => ({ ...p })) },
+        { address: removed.address, maxAttempts: 1, timeoutMs: DROP_REPLICA_TIMEOUT_MS, totalTimeoutMs: DROP_REPLICA_TIMEOUT_MS },
+      );
+      if (res.status !== MetaStatusCode.OK) {
+        this.log?.warn({ copysetId: target.copysetId, replica: removed.address, status: MetaStatusCode[res.status] }, 'mds: removed replica kept its copy');
+      }
+    } catch (error) {
+      this.log?.warn({ copysetId: target.copysetId, replica: removed.address, err: (error as Error).message }, 'mds: removed replica not reached to drop its copy');
     }
   }
 

@@ -42,7 +42,10 @@ export interface MetaserverAdmin {
    * Raft membership change on the copyset's leader: replace `remove` by `add`.
    * The gRPC implementation first creates the replica on `add` with an empty
    * peer list (CreateCopysetNode, meaning "join": the node learns the group's
-   * configuration from the leader), then asks the leader for ChangePeer.
+   * configuration from the leader), then asks the leader for ChangePeer,
+   * then (best effort, one short attempt) asks `remove` to drop its copy
+   * (DeleteCopysetNode with the new epoch and voters: the replica checks
+   * that it is really out before deleting anything).
    */
   changePeer(target: CopysetTarget, remove: Peer, add: Peer): Promise<void>;
   /** Raft leader transfer to `to`. */

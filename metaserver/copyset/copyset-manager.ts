@@ -4,16 +4,23 @@
  * start every such directory is reopened, its membership coming from its
  * own WAL. CreateCopysetNode (from the MDS, or tests) adds one; creating a
  * copyset that exists is answered EXIST and changes nothing.
+ * DeleteCopysetNode drops a replica the group no longer counts as a member
+ * (replica-removal.ts): its group is stopped, its directory renamed out of
+ * the reopen pattern (atomic), then deleted; a leftover from a crash in
+ * between is deleted on the next start.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeId } from '../../src/raft/core/types.js';
 import { groupId, type GroupId } from '../../src/raft/multi/group-id.js';
 import type { RaftHost } from '../../src/raft/multi/raft-host.js';
 import type { CopysetNodeOptions } from './copyset-node.js';
 import { CopysetNode } from './copyset-node.js';
+import { isRemovedReplica, type MembershipClaim } from './replica-removal.js';
 
 const DIR_PATTERN = /^(\d+)-(\d+)$/;
+/** A removed replica's directory awaiting deletion: never reopened. */
+const REMOVED_SUFFIX = '.removed';
 
 export class CopysetManager {
   private readonly nodes = new Map<GroupId, CopysetNode>();
@@ -35,6 +42,11 @@ export class CopysetManager {
     await mkdir(root, { recursive: true });
     let count = 0;
     for (const name of (await readdir(root)).sort()) {
+      if (name.endsWith(REMOVED_SUFFIX)) {
+        // Dropped before a crash: finish the deletion.
+        await rm(join(root, name), { recursive: true, force: true });
+        continue;
+      }
       const match = DIR_PATTERN.exec(name);
       if (match === null) continue;
       await this.open(Number(match[1]), Number(match[2]), []);
@@ -71,6 +83,26 @@ export class CopysetManager {
     } finally {
       this.creating.delete(id);
     }
+  }
+
+  /**
+   * Drops this replica if the group no longer counts it as a member
+   * (DeleteCopysetNode): 'removed', 'absent' (not hosted: already dropped),
+   * 'member' (kept), 'busy' (being created right now).
+   */
+  async removeIfNotMember(poolId: number, copysetId: number, claim: MembershipClaim): Promise<'removed' | 'absent' | 'member' | 'busy'> {
+    const node = this.get(poolId, copysetId);
+    if (node === undefined) return this.creating.has(groupId(poolId, copysetId)) ? 'busy' : 'absent';
+    if (!isRemovedReplica(this.host.localId, node.status().confState, node.sm.epoch, claim)) return 'member';
+    if (this.nodes.get(node.groupId) !== node) return 'absent';
+    this.nodes.delete(node.groupId);
+    await this.host.stopGroup(node.groupId);
+    const dir = this.dirOf(poolId, copysetId);
+    const doomed = `${dir}${REMOVED_SUFFIX}`;
+    await rm(doomed, { recursive: true, force: true });
+    await rename(dir, doomed);
+    await rm(doomed, { recursive: true, force: true });
+    return 'removed';
   }
 
   get(poolId: number, copysetId: number): CopysetNode | undefined {

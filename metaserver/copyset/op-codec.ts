@@ -22,6 +22,7 @@ import type {
   RenameRequest,
   ReplaceChunkInfoRequest,
   ResolveTxLockRequest,
+  TruncateRequest,
   UpdateInodeRequest,
 } from '../../src/proto/types-metaserver.js';
 import { OpType, type MetaOp, type UpdateInodeOp } from '../partition/ops.js';
@@ -46,6 +47,7 @@ export const REQUEST_MESSAGE: Readonly<Record<OpType, string>> = {
   [OpType.CommitRename]: 'curvefs.metaserver.CommitRenameRequest',
   [OpType.ResolveTxLock]: 'curvefs.metaserver.ResolveTxLockRequest',
   [OpType.SetCopysetVoters]: 'curvefs.metaserver.SetCopysetVotersRequest',
+  [OpType.Truncate]: 'curvefs.metaserver.TruncateRequest',
 };
 
 function codecOf(type: OpType): MessageCodec<unknown> {
@@ -53,7 +55,7 @@ function codecOf(type: OpType): MessageCodec<unknown> {
 }
 
 function isOpType(n: number): n is OpType {
-  return Number.isInteger(n) && n >= OpType.CreatePartition && n <= OpType.SetCopysetVoters;
+  return Number.isInteger(n) && n >= OpType.CreatePartition && n <= OpType.Truncate;
 }
 
 /** Frames an RPC request (a decoded or plain request object) as a log entry. */
@@ -92,6 +94,14 @@ function chunkInfoOf(c: WireChunkInfo): ChunkInfo {
 
 function xattrMap(record: Record<string, Buffer> | undefined): Map<string, Uint8Array> {
   return new Map(Object.entries(record ?? {}));
+}
+
+/** A chunk map as appends in chunk order (the same order on every replica). */
+function appendsOf(chunks: AppendChunkInfoRequest['chunks']): { chunkIndex: number; info: ChunkInfo }[] {
+  return Object.entries(chunks)
+    .map(([index, list]) => ({ chunkIndex: Number(index), infos: list.infos }))
+    .sort((a, b) => a.chunkIndex - b.chunkIndex)
+    .flatMap((c) => c.infos.map((info) => ({ chunkIndex: c.chunkIndex, info: chunkInfoOf(info) })));
 }
 
 /** Maps a decoded request (loader conventions: defaults filled in) to the state machine's op. */
@@ -154,14 +164,13 @@ function opOf(type: OpType, request: unknown): MetaOp {
       return {
         type, ...base, srcParentId: r.srcParentInodeId, srcName: r.srcName, dstParentId: r.dstParentInodeId,
         dstName: r.dstName, time: timeOf(r.timeSec, r.timeNs),
+        // Only when set: an entry logged before these fields existed replays unchecked, as it applied.
+        ...(r.srcInodeId !== 0 ? { srcInodeId: r.srcInodeId, expectedDstInodeId: r.expectedDstInodeId } : {}),
       };
     }
     case OpType.AppendChunkInfo: {
       const r = request as AppendChunkInfoRequest;
-      const appends = Object.entries(r.chunks)
-        .map(([index, list]) => ({ chunkIndex: Number(index), infos: list.infos }))
-        .sort((a, b) => a.chunkIndex - b.chunkIndex)
-        .flatMap((c) => c.infos.map((info) => ({ chunkIndex: c.chunkIndex, info: chunkInfoOf(info) })));
+      const appends = appendsOf(r.chunks);
       const mtime = r.mtime !== 0 || r.mtimeNs !== 0 ? { mtime: timeOf(r.mtime, r.mtimeNs) } : {};
       return { type, ...base, inodeId: r.inodeId, appends, length: r.length, ...mtime };
     }
@@ -200,6 +209,10 @@ function opOf(type: OpType, request: unknown): MetaOp {
     }
     case OpType.SetCopysetVoters:
       return { type, ...base, voters: (request as { voters: string[] }).voters };
+    case OpType.Truncate: {
+      const r = request as TruncateRequest;
+      return { type, ...base, inodeId: r.inodeId, length: r.length, zeroAppends: appendsOf(r.chunks), time: timeOf(r.timeSec, r.timeNs) };
+    }
   }
 }
 

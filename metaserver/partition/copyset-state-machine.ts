@@ -165,6 +165,8 @@ export class CopysetStateMachine {
         return p.appendChunkInfo(op);
       case OpType.ReplaceChunkInfo:
         return p.replaceChunkInfo(op);
+      case OpType.Truncate:
+        return p.truncate(op);
       case OpType.PrewriteRename:
         return prewriteRename(p, op);
       case OpType.CommitRename:

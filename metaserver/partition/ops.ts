@@ -25,6 +25,7 @@ export enum OpType {
   CommitRename = 13,
   ResolveTxLock = 14,
   SetCopysetVoters = 15,
+  Truncate = 16,
 }
 
 interface Routed {
@@ -145,6 +146,15 @@ export interface RenameOp extends Routed {
   readonly dstParentId: InodeId;
   readonly dstName: string;
   readonly time: Timespec;
+  /**
+   * What the client's lookups saw (client/vfs/meta-api.ts RenameRequest).
+   * When `srcInodeId` is set (> 0) both are enforced: NOT_FOUND unless src
+   * names `srcInodeId`, EXIST unless dst names `expectedDstInodeId` (0 =
+   * must be absent). Absent or 0 = unchecked (entries logged before the
+   * fields existed replay as they applied then).
+   */
+  readonly srcInodeId?: InodeId;
+  readonly expectedDstInodeId?: InodeId;
 }
 
 export interface AppendChunkInfoOp extends Routed {
@@ -163,6 +173,23 @@ export interface ReplaceChunkInfoOp extends Routed {
   readonly chunkIndex: number;
   readonly expected: readonly ChunkInfo[];
   readonly replacement: readonly ChunkInfo[];
+}
+
+/**
+ * truncate(2) in one entry: the length becomes exactly `length`; every
+ * chunk list is trimmed to it (src/layout trimChunkInfos), then `zeroAppends`
+ * (zero records over the grown range, from the client) are appended, so no
+ * crash can leave a length without its trim or its zeros. Objects cut off
+ * are freed later by the inode sweep (it notices the shrink).
+ */
+export interface TruncateOp extends Routed {
+  readonly type: OpType.Truncate;
+  readonly inodeId: InodeId;
+  readonly length: number;
+  /** Zero records (zero = true) inside [0, length): only when growing. */
+  readonly zeroAppends: readonly { readonly chunkIndex: number; readonly info: ChunkInfo }[];
+  /** mtime and ctime of the file. */
+  readonly time: Timespec;
 }
 
 /** Identifies the primary dentry of a transaction. */
@@ -254,7 +281,8 @@ export type MetaOp =
   | PrewriteRenameOp
   | CommitRenameOp
   | ResolveTxLockOp
-  | SetCopysetVotersOp;
+  | SetCopysetVotersOp
+  | TruncateOp;
 
 /** A Percolator lock as a reader meets it. */
 export interface TxLockInfo {
@@ -269,7 +297,7 @@ export interface OpResult {
   readonly status: MetaStatusCode;
   /** CreateInode / CreateRootInode: the new inode. */
   readonly inode?: InodeAttr;
-  /** UpdateInode / AppendChunkInfo: the inode's version after the change. */
+  /** UpdateInode / AppendChunkInfo / Truncate: the inode's version after the change. */
   readonly version?: number;
   /** EXIST from CreateDentry: what the name points to (a retried create can recognise itself). */
   readonly dentry?: DentryView;

@@ -21,6 +21,7 @@ import { TX_TTL_MS_MAX, TX_WRITES_MAX, checkName, isTimespec, isUint } from './l
 import type { CommitRenameOp, OpResult, PrewriteRenameOp, ResolveTxLockOp, TxInodeChange, TxWrite } from './ops.js';
 import type { Partition } from './partition.js';
 import { isPrimaryHere, type PendingTx } from './tx-table.js';
+import { isAncestorOrSelf } from './ancestry.js';
 import { Dentry, FileType, isFileType } from './types.js';
 
 export enum TxStatus {
@@ -45,6 +46,10 @@ export function prewriteRename(p: Partition, op: PrewriteRenameOp): OpResult {
   for (const w of op.writes) {
     const s = checkWrite(p, w);
     if (s !== undefined) return s;
+    // A directory put below itself (the client's walk raced a rename): as far as this partition's inodes show.
+    if (!w.isDelete && w.fileType === FileType.Directory && isAncestorOrSelf(w.inodeId, w.parentId, (id) => localDirParent(p, id))) {
+      return status(MetaStatusCode.PARAM_ERROR);
+    }
   }
   for (const dir of op.emptyDirs) {
     if (!p.owns(dir)) return status(MetaStatusCode.PARTITION_NOT_FOUND);
@@ -262,4 +267,10 @@ function copyChange(c: TxInodeChange): TxInodeChange {
     addParents: c.addParents.slice(),
     removeParents: c.removeParents.slice(),
   };
+}
+
+/** The parent of a directory inode of this partition (undefined when it lives elsewhere). */
+function localDirParent(p: Partition, id: number): number | undefined {
+  const inode = p.inodes.get(id);
+  return inode !== undefined && inode.type === FileType.Directory ? inode.parents[0] : undefined;
 }

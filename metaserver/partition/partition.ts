@@ -36,8 +36,10 @@ import {
   type DeleteInodeOp,
   type OpResult,
   type ReplaceChunkInfoOp,
+  type TruncateOp,
   type UpdateInodeOp,
 } from './ops.js';
+import { trimChunkInfos } from '../../src/layout/truncate.js';
 import { TxTable } from './tx-table.js';
 import {
   Dentry,
@@ -317,6 +319,53 @@ export class Partition {
       inode.chunks ??= new Map();
       inode.chunks.set(op.chunkIndex, op.replacement.map(freezeChunkInfo));
     }
+    inode.version += 1;
+    return { status: MetaStatusCode.OK, version: inode.version };
+  }
+
+  /**
+   * truncate(2) in one entry (TruncateOp): length set exactly, every chunk
+   * list trimmed to it, the grown range's zero records appended. Lists are
+   * trimmed even when the file grows: a record past the old end (left by a
+   * length-only shrink) must not resurface under the new length.
+   */
+  truncate(op: TruncateOp): OpResult {
+    const inode = this.inodes.get(op.inodeId);
+    if (inode === undefined) return status(MetaStatusCode.NOT_FOUND);
+    if (inode.type !== FileType.File) return status(inode.type === FileType.Directory ? MetaStatusCode.IS_DIR : MetaStatusCode.PARAM_ERROR);
+    if (!isUint(op.length) || !isTimespec(op.time)) return status(MetaStatusCode.PARAM_ERROR);
+    if (!Array.isArray(op.zeroAppends) || op.zeroAppends.length > APPEND_INFOS_MAX) return status(MetaStatusCode.PARAM_ERROR);
+    const trimmed = new Map<number, ChunkInfo[]>();
+    for (const [chunkIndex, list] of inode.chunks ?? []) {
+      const kept = trimChunkInfos(list, op.length);
+      if (kept.length > 0) trimmed.set(chunkIndex, kept);
+    }
+    for (const a of op.zeroAppends) {
+      if (typeof a !== 'object' || a === null || !isUint(a.chunkIndex) || !isChunkInfo(a.info)) return status(MetaStatusCode.PARAM_ERROR);
+      // Zero records only, and only inside the new length: they never carry data or extend the file.
+      if (!a.info.zero || a.info.offset + a.info.length > op.length) return status(MetaStatusCode.PARAM_ERROR);
+      const existing = trimmed.get(a.chunkIndex)?.length ?? 0;
+      if (existing + op.zeroAppends.length > CHUNK_INFOS_PER_CHUNK_MAX) return status(MetaStatusCode.NO_SPACE);
+    }
+    // Checked: apply.
+    this.beforeInodeChange(inode);
+    for (const a of op.zeroAppends) {
+      let list = trimmed.get(a.chunkIndex);
+      if (list === undefined) {
+        list = [];
+        trimmed.set(a.chunkIndex, list);
+      }
+      if (!list.some((c) => sameChunkInfo(c, a.info))) list.push(a.info);
+    }
+    if (trimmed.size === 0) {
+      inode.chunks = null;
+    } else {
+      inode.chunks = new Map();
+      for (const [chunkIndex, list] of trimmed) inode.chunks.set(chunkIndex, list.map(freezeChunkInfo));
+    }
+    inode.length = op.length;
+    inode.mtimeSec = inode.ctimeSec = op.time.sec;
+    inode.mtimeNsec = inode.ctimeNsec = op.time.nsec;
     inode.version += 1;
     return { status: MetaStatusCode.OK, version: inode.version };
   }

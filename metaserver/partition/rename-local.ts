@@ -9,14 +9,23 @@
  * POSIX rules: renaming a name onto itself or onto another name of the
  * same inode does nothing; a directory replaces only an empty directory
  * (NOT_DIR / NOT_EMPTY), a non-directory never replaces a directory
- * (IS_DIR); a directory cannot move into itself (PARAM_ERROR). Moving into
- * a deeper descendant is the client's check (it needs a path walk).
+ * (IS_DIR); a directory cannot move into itself or below itself
+ * (PARAM_ERROR = EINVAL). The descendant check walks the destination's
+ * parent chain through the inodes of this copyset (ancestry.ts): a chain
+ * that leaves the copyset is not followed further, and there the client's
+ * path walk is the only check (a cycle through another copyset, built by a
+ * concurrent rename between the walk and this apply, is not caught).
+ *
+ * With `srcInodeId` set, what the client saw is enforced (meta-api.ts
+ * RenameRequest): NOT_FOUND if src no longer names it, EXIST if dst does
+ * not name `expectedDstInodeId` (0 = must be absent).
  */
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import type { CopysetStateMachine } from './copyset-state-machine.js';
 import { checkName, isTimespec, isUint } from './limits.js';
 import type { OpResult, RenameOp } from './ops.js';
 import type { Partition } from './partition.js';
+import { isAncestorOrSelf } from './ancestry.js';
 import { Dentry, FileType } from './types.js';
 
 const status = (s: MetaStatusCode): OpResult => ({ status: s });
@@ -27,6 +36,10 @@ export function renameLocal(sm: CopysetStateMachine, index: number, srcPart: Par
     if (s !== MetaStatusCode.OK) return status(s);
   }
   if (!isUint(op.srcParentId) || !isUint(op.dstParentId) || !isTimespec(op.time)) return status(MetaStatusCode.PARAM_ERROR);
+  const srcInodeId = op.srcInodeId ?? 0;
+  const expectedDstInodeId = op.expectedDstInodeId ?? 0;
+  if (!isUint(srcInodeId) || !isUint(expectedDstInodeId)) return status(MetaStatusCode.PARAM_ERROR);
+  const isChecked = srcInodeId > 0;
   const dstPart = sm.partitionOf(op.fsId, op.dstParentId);
   if (dstPart === undefined) return status(MetaStatusCode.PARTITION_NOT_FOUND);
   const srcParent = srcPart.parentDir(op.srcParentId);
@@ -40,11 +53,17 @@ export function renameLocal(sm: CopysetStateMachine, index: number, srcPart: Par
 
   const src = srcPart.getDentry(op.srcParentId, op.srcName);
   if (src === undefined) return status(MetaStatusCode.NOT_FOUND);
+  // The name was renamed or replaced since the client looked it up: its rename is not this one.
+  if (isChecked && src.inodeId !== srcInodeId) return status(MetaStatusCode.NOT_FOUND);
   const dst = dstPart.getDentry(op.dstParentId, op.dstName);
   if (op.srcParentId === op.dstParentId && op.srcName === op.dstName) return { status: MetaStatusCode.OK, replacedInodeId: 0 };
+  // dst appeared, vanished or changed since the lookup: replacing it would drop an inode the caller never saw.
+  if (isChecked && (dst?.inodeId ?? 0) !== expectedDstInodeId) return status(MetaStatusCode.EXIST);
   if (dst !== undefined && dst.inodeId === src.inodeId) return { status: MetaStatusCode.OK, replacedInodeId: 0 };
   const isDir = src.type === FileType.Directory;
-  if (isDir && op.dstParentId === src.inodeId) return status(MetaStatusCode.PARAM_ERROR);
+  if (isDir && op.srcParentId !== op.dstParentId && isAncestorOrSelf(src.inodeId, op.dstParentId, (id) => hostedDirParent(sm, op.fsId, id))) {
+    return status(MetaStatusCode.PARAM_ERROR);
+  }
 
   const parentChanges = op.srcParentId !== op.dstParentId;
   const movedPartition = sm.partitionOf(op.fsId, src.inodeId);
@@ -107,4 +126,10 @@ export function renameLocal(sm: CopysetStateMachine, index: number, srcPart: Par
     }
   }
   return { status: MetaStatusCode.OK, replacedInodeId: dst?.inodeId ?? 0 };
+}
+
+/** The parent of a directory hosted in this copyset (undefined when not hosted here). */
+function hostedDirParent(sm: CopysetStateMachine, fsId: number, id: number): number | undefined {
+  const inode = sm.partitionOf(fsId, id)?.inodes.get(id);
+  return inode !== undefined && inode.type === FileType.Directory ? inode.parents[0] : undefined;
 }

@@ -12,7 +12,7 @@ import { assert } from '../../src/common/assert.js';
 import { CorruptionError } from '../../src/common/errors.js';
 import { ByteReader, ByteWriter } from './binary-codec.js';
 import { CopysetStateMachine } from './copyset-state-machine.js';
-import type { DentryKey, TxInodeChange, TxWrite } from './ops.js';
+import { OpType, type DentryKey, type TxInodeChange, type TxWrite } from './ops.js';
 import type { DirIndex } from './dir-index.js';
 import { Partition, type SnapshotGuard } from './partition.js';
 import type { PendingTx } from './tx-table.js';
@@ -351,7 +351,7 @@ class SnapshotDecoder {
         for (let i = 0; i < n; i++) {
           const id = r.string();
           const type = r.uint();
-          if (!Number.isInteger(type) || type < 1 || type > 15) throw new CorruptionError('snapshot: bad request type');
+          if (!Number.isInteger(type) || type < OpType.CreatePartition || type > OpType.Truncate) throw new CorruptionError('snapshot: bad request type');
           const [inodeId, version, replacedInodeId] = [r.uint(), r.uint(), r.uint()];
           this.sm!.recentRequests.set(id, { type, inodeId, version, replacedInodeId });
         }

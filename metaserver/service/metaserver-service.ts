@@ -127,6 +127,7 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
     // ---- chunk infos ----
     AppendChunkInfo: (req) => change(OpType.AppendChunkInfo, req, (r) => ({ version: r.version ?? 0 })),
     ReplaceChunkInfo: (req) => change(OpType.ReplaceChunkInfo, req),
+    Truncate: (req) => change(OpType.Truncate, req, (r) => ({ version: r.version ?? 0 })),
     GetChunkInfo: {
       async *serverStream(req) {
         const reply = await read(req, (n) => n.sm.getChunkInfo(req.fsId, req.partitionId, req.inodeId, req.chunkIndexes), (r) => ({
@@ -173,6 +174,14 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
       }
       const outcome = await manager.create(req.poolId, req.copysetId, addresses);
       return { status: outcome === 'created' ? MetaStatusCode.OK : MetaStatusCode.EXIST };
+    },
+    DeleteCopysetNode: async (req) => {
+      const outcome = await manager.removeIfNotMember(req.poolId, req.copysetId, {
+        epoch: req.epoch,
+        peers: req.peers.map((p) => p.address),
+      });
+      // 'absent': already gone (a resend) or never hosted; 'member': still in the group, kept.
+      return { status: outcome === 'member' ? MetaStatusCode.PARAM_ERROR : outcome === 'busy' ? MetaStatusCode.FS_BUSY : MetaStatusCode.OK };
     },
     GetCopysetStatus: async (req) => {
       const node = manager.get(req.poolId, req.copysetId);

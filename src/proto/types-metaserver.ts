@@ -262,6 +262,20 @@ export interface ReplaceChunkInfoRequest extends RequestHeader {
 }
 export type ReplaceChunkInfoResponse = AppliedReply;
 
+export interface TruncateRequest extends RequestHeader {
+  /** Same for every resend of one change ('' = none): answered with the first outcome. */
+  requestId: string;
+  inodeId: number;
+  length: number;
+  /** Zero records to append (chunk index → list). */
+  chunks: ChunkMap;
+  timeSec: number;
+  timeNs: number;
+}
+export interface TruncateResponse extends AppliedReply {
+  version: number;
+}
+
 export interface RenameRequest extends RequestHeader {
   /** Same for every resend of one change ('' = none): answered with the first outcome. */
   requestId: string;
@@ -271,6 +285,9 @@ export interface RenameRequest extends RequestHeader {
   dstName: string;
   timeSec: number;
   timeNs: number;
+  /** With srcInodeId ≠ 0 the server checks both (0 = dst must be absent). */
+  srcInodeId: number;
+  expectedDstInodeId: number;
 }
 export interface RenameResponse extends AppliedReply {
   replacedInodeId: number;
@@ -357,6 +374,12 @@ export interface CreateCopysetNodeRequest extends RequestHeader {
 }
 export type CreateCopysetNodeResponse = ReplyHeader;
 
+export interface DeleteCopysetNodeRequest extends RequestHeader {
+  epoch: number;
+  peers: Peer[];
+}
+export type DeleteCopysetNodeResponse = ReplyHeader;
+
 export type GetCopysetStatusRequest = RequestHeader;
 export interface GetCopysetStatusResponse extends ReplyHeader {
   copyset: CopysetInfo | null;
@@ -412,4 +435,6 @@ export interface MetaServerMethods {
   RemovePeer: Method<ChangePeerRequest, ChangePeerResponse>;
   ChangePeer: Method<ChangePeerRequest, ChangePeerResponse>;
   TransferLeader: Method<ChangePeerRequest, ChangePeerResponse>;
+  Truncate: Method<TruncateRequest, TruncateResponse>;
+  DeleteCopysetNode: Method<DeleteCopysetNodeRequest, DeleteCopysetNodeResponse>;
 }

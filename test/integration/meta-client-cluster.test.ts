@@ -121,6 +121,69 @@ test('chunk infos: idempotent append, per-chunk read, truncate down and up; chun
   assert.equal((await client.getChunkInfos(f.inodeId, 0)).length, 2);
 });
 
+test('truncate is one Truncate entry: length, trim and zero records change together (one version step)', { timeout: 30_000 }, async () => {
+  const f = await mkfile(ROOT_INODE_ID, 'trunc-one');
+  const id = await client.allocate(2);
+  const chunk = client.fsInfo.chunkSizeBytes;
+  const data = [
+    { chunkIndex: 0, info: { chunkId: id, compaction: 0, offset: 0, length: 8192, zero: false } },
+    { chunkIndex: 2, info: { chunkId: id, compaction: 0, offset: 2 * chunk, length: 10, zero: false } },
+  ];
+  await client.appendChunkInfos(f.inodeId, data, 2 * chunk + 10);
+  const before = await client.getInodeAttr(f.inodeId);
+  await client.truncate(f.inodeId, 100, []);
+  const shrunk = await client.getInodeAttr(f.inodeId);
+  assert.equal(shrunk.length, 100);
+  assert.equal(shrunk.version, before.version + 1, 'one change, not a trim per chunk plus a length update');
+  assert.ok(shrunk.mtime.sec >= before.mtime.sec && shrunk.ctime.sec >= before.ctime.sec);
+  assert.deepEqual(await client.getChunkInfos(f.inodeId, 0), [{ ...data[0]!.info, length: 100 }]);
+  assert.deepEqual(await client.getChunkInfos(f.inodeId, 2), [], 'records past the end are gone in the same entry');
+  const zeros = [
+    { chunkIndex: 0, info: { chunkId: id + 1, compaction: 0, offset: 100, length: chunk - 100, zero: true } },
+    { chunkIndex: 1, info: { chunkId: id + 1, compaction: 0, offset: chunk, length: 5, zero: true } },
+  ];
+  await client.truncate(f.inodeId, chunk + 5, zeros);
+  const grown = await client.getInodeAttr(f.inodeId);
+  assert.equal(grown.length, chunk + 5);
+  assert.equal(grown.version, shrunk.version + 1);
+  assert.deepEqual(await client.getChunkInfos(f.inodeId, 1), [zeros[1]!.info]);
+  // A zero record past the new length, or one carrying data, is refused and changes nothing.
+  await expectMeta(client.truncate(f.inodeId, 10, [{ chunkIndex: 0, info: { ...zeros[0]!.info } }]), MetaStatusCode.PARAM_ERROR);
+  assert.equal((await client.getInodeAttr(f.inodeId)).version, grown.version);
+  // A directory has no length to set.
+  const d = await mkfile(ROOT_INODE_ID, 'trunc-dir', FileType.Directory);
+  await expectMeta(client.truncate(d.inodeId, 0, []), MetaStatusCode.IS_DIR);
+});
+
+test('rename checks what the lookups saw, and refuses a directory into its own subtree', { timeout: 30_000 }, async () => {
+  const a = await mkfile(ROOT_INODE_ID, 'chk-a');
+  const b = await mkfile(ROOT_INODE_ID, 'chk-b');
+  const base = { srcParent: ROOT_INODE_ID, srcType: FileType.File, dstParent: ROOT_INODE_ID, time: now() };
+  // src no longer names the inode the caller looked up: NOT_FOUND, nothing changes.
+  await expectMeta(client.rename({ ...base, srcName: 'chk-a', srcInodeId: b.inodeId, dstName: 'chk-c', expectedDstInodeId: 0 }), MetaStatusCode.NOT_FOUND);
+  // dst exists but the caller believed it absent (or believed another inode): EXIST.
+  await expectMeta(client.rename({ ...base, srcName: 'chk-a', srcInodeId: a.inodeId, dstName: 'chk-b', expectedDstInodeId: 0 }), MetaStatusCode.EXIST);
+  await expectMeta(client.rename({ ...base, srcName: 'chk-a', srcInodeId: a.inodeId, dstName: 'chk-c', expectedDstInodeId: b.inodeId }), MetaStatusCode.EXIST);
+  assert.equal((await client.getDentry(ROOT_INODE_ID, 'chk-a'))?.inodeId, a.inodeId);
+  assert.equal((await client.getDentry(ROOT_INODE_ID, 'chk-b'))?.inodeId, b.inodeId);
+  assert.equal((await client.getInodeAttr(b.inodeId)).nlink, 1);
+  // A raced path walk: the client moves d1 under d1/d2 (the server walks the parents).
+  const d1 = await mkfile(ROOT_INODE_ID, 'chk-d1', FileType.Directory);
+  const d2 = await mkfile(d1.inodeId, 'd2', FileType.Directory);
+  const d3 = await mkfile(d2.inodeId, 'd3', FileType.Directory);
+  for (const into of [d1, d2, d3]) {
+    await expectMeta(
+      client.rename({ srcParent: ROOT_INODE_ID, srcName: 'chk-d1', srcInodeId: d1.inodeId, srcType: FileType.Directory, dstParent: into.inodeId, dstName: 'loop', expectedDstInodeId: 0, time: now() }),
+      MetaStatusCode.PARAM_ERROR,
+    );
+  }
+  assert.equal((await client.getDentry(ROOT_INODE_ID, 'chk-d1'))?.inodeId, d1.inodeId);
+  assert.deepEqual((await client.getInodeAttr(d1.inodeId)).parents, [ROOT_INODE_ID]);
+  // The other way round is fine.
+  await client.rename({ srcParent: d2.inodeId, srcName: 'd3', srcInodeId: d3.inodeId, srcType: FileType.Directory, dstParent: ROOT_INODE_ID, dstName: 'chk-d3', expectedDstInodeId: 0, time: now() });
+  assert.deepEqual((await client.getInodeAttr(d3.inodeId)).parents, [ROOT_INODE_ID]);
+});
+
 test('rename in one copyset, replacing a target; sessions carry open inodes; statfs counts inodes', { timeout: 30_000 }, async () => {
   const a = await mkfile(ROOT_INODE_ID, 'ra');
   const b = await mkfile(ROOT_INODE_ID, 'rb');

@@ -2,7 +2,9 @@
  * Membership changes as the MDS scheduler drives them: a fourth metaserver
  * joins (CreateCopysetNode with no peers), the leader replaces a replica by
  * it (ChangePeer); the newcomer receives the state, and the copyset's epoch
- * goes up by one per change (the MDS keeps the newest report).
+ * goes up by one per change (the MDS keeps the newest report). The replaced
+ * replica drops its copy (DeleteCopysetNode) only once it is provably out,
+ * directly or through the MDS's admin hook after a ChangePeer.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,9 @@ import type { MetaServerMethods } from '../../src/proto/types-metaserver.js';
 import { startMetaserver, type Metaserver } from '../../metaserver/index.js';
 import { freePort, isPortFree, LOOPBACK_HOST } from '../helpers/ports.js';
 import { makeTempDir, type TempDir } from '../helpers/tmp.js';
+import { GrpcMetaserverAdmin } from '../../mds/core/grpc-metaserver-admin.js';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 
 const header = { poolId: 1, copysetId: 3, partitionId: 1, fsId: 2 };
 
@@ -78,6 +83,41 @@ test('a joining replica replaces another through ChangePeer; the epoch counts ch
     });
     assert.equal(caughtUp.copyset!.epoch, 2);
     assert.equal(caughtUp.role, 'follower');
+
+    // The replaced follower's copy: kept while anyone could count it as a member, then dropped.
+    const cs = { poolId: 1, copysetId: 3 };
+    const dirOf = (address: string) => join(dirs[addresses.indexOf(address)]!.path, 'copysets', '1-3');
+    const members = changed.peers.map((p) => ({ id: 0, address: p.address }));
+    const refuse = async (address: string, epoch: number, peers: { id: number; address: string }[], why: string) =>
+      assert.equal((await api.call('DeleteCopysetNode', { ...cs, epoch, peers }, { address })).status, S.PARAM_ERROR, why);
+    await refuse(follower, 99, [{ id: 0, address: follower }], 'a claim listing the replica');
+    await refuse(newcomer, 2, members, 'a member');
+    const stayer = members.find((p) => p.address !== newcomer)!.address;
+    await refuse(stayer, 1, [{ id: 0, address: newcomer }], 'an older configuration than the replica applied');
+    assert.equal((await api.call('DeleteCopysetNode', { ...cs, epoch: 2, peers: members }, { address: follower })).status, S.OK);
+    await assert.rejects(stat(dirOf(follower)), { code: 'ENOENT' }, 'its directory is gone');
+    assert.equal((await api.call('GetCopysetStatus', cs, { address: follower })).status, S.COPYSET_NOT_FOUND);
+    assert.equal((await api.call('DeleteCopysetNode', { ...cs, epoch: 2, peers: members }, { address: follower })).status, S.OK, 'a resend');
+    const group = new RpcClient<MetaServerMethods>(metaServerService(), { addresses: members.map((p) => p.address), timeoutMs: 3_000, totalTimeoutMs: 30_000, maxAttempts: 50 });
+    try {
+      assert.equal((await group.call('CreateInode', { ...header, type: 2, mode: 0o100644, parent: 1, timeSec: 3 })).status, S.OK, 'the group goes on');
+      // Through the MDS hook: the dropped server joins again (fresh) in place of a follower, which drops its copy.
+      const leaderNow = (await group.call('GetLeader', cs)).leader!.address;
+      const out = members.find((p) => p.address !== leaderNow)!;
+      const admin = new GrpcMetaserverAdmin();
+      try {
+        await admin.changePeer({ ...cs, peers: members, leader: null }, out, { id: 0, address: follower });
+      } finally {
+        admin.close();
+      }
+      await assert.rejects(stat(dirOf(out.address)), { code: 'ENOENT' }, 'the replaced replica dropped its copy');
+      await until('the rejoined replica to catch up', async () => {
+        const st = await group.call('GetCopysetStatus', cs, { address: follower });
+        return st.copyset?.partitions[0]?.inodeCount === 12 ? st : undefined;
+      });
+    } finally {
+      group.close();
+    }
   } finally {
     rpc?.close();
     for (const s of servers) await s.stop();

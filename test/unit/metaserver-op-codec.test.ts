@@ -79,3 +79,26 @@ test('a request id travels with the change', () => {
   const none = decodeEntry(encodeEntry(OpType.UpdateInode, { fsId: 1, partitionId: 1, inodeId: 3 }));
   assert.equal(none?.requestId, undefined);
 });
+
+test('Truncate and the Rename expectations round-trip; an old Rename entry stays unchecked', () => {
+  const header = { poolId: 1, copysetId: 2, partitionId: 3, fsId: 4 };
+  const truncate = decodeEntry(
+    encodeEntry(OpType.Truncate, {
+      ...header, inodeId: 5, length: 2 ** 26 + 7, timeSec: 1_700_000_000, timeNs: 9, requestId: 's:1',
+      chunks: { '1': { infos: [{ chunkId: 3, offset: 2 ** 26, len: 7, zero: true }] }, '0': { infos: [{ chunkId: 3, offset: 100, len: 2 ** 26 - 100, zero: true }] } },
+    }),
+  );
+  assert.deepEqual(truncate, {
+    type: OpType.Truncate, fsId: 4, partitionId: 3, inodeId: 5, length: 2 ** 26 + 7, time: { sec: 1_700_000_000, nsec: 9 }, requestId: 's:1',
+    zeroAppends: [
+      { chunkIndex: 0, info: { chunkId: 3, compaction: 0, offset: 100, length: 2 ** 26 - 100, zero: true } },
+      { chunkIndex: 1, info: { chunkId: 3, compaction: 0, offset: 2 ** 26, length: 7, zero: true } },
+    ],
+  });
+  const base = { ...header, srcParentInodeId: 1, srcName: 'a', dstParentInodeId: 1, dstName: 'b', timeSec: 2, timeNs: 0 };
+  const checked = decodeEntry(encodeEntry(OpType.Rename, { ...base, srcInodeId: 10, expectedDstInodeId: 0 }));
+  assert.equal(checked?.type === OpType.Rename && checked.srcInodeId, 10);
+  assert.equal(checked?.type === OpType.Rename && checked.expectedDstInodeId, 0, '0 = dst must be absent');
+  const old = decodeEntry(encodeEntry(OpType.Rename, base));
+  assert.equal(old?.type === OpType.Rename && 'srcInodeId' in old, false, 'no expectations: applied as before');
+});
