@@ -5,9 +5,9 @@
  *  2. compaction of fragmented chunks, at most `concurrency` at once and
  *     `bytesPerSecond` of object traffic (chunk-compactor);
  *  3. sweeps of inodes that may hold unreferenced objects: every file of a
- *     copyset when this replica becomes its leader, a file whose length
- *     shrank, one whose compaction ended without a known outcome
- *     (inode-sweep);
+ *     copyset once when this replica becomes its leader (a cursor walks
+ *     them, `sweep.inodesPerPass` at a time), a file whose length shrank,
+ *     one whose compaction ended without a known outcome (inode-sweep);
  *  4. deletion of objects superseded by compaction whose grace has passed.
  * Every step checks leadership (LeaderTerm) and stops when it moves. Errors
  * are counted and logged; the next pass tries again.
@@ -71,14 +71,25 @@ export interface DataServicesOptions {
   readonly wallClock?: Clock;
 }
 
+/** What this replica remembers per partition of a copyset it leads (numeric keys: compact). */
+interface PartitionMemory {
+  /** inodeId → version last found not worth compacting (skips re-assessing unchanged inodes). */
+  readonly cleanVersions: Map<number, number>;
+  /** inodeId → length last seen (a shrink means objects past the end to free). */
+  readonly lengths: Map<number, number>;
+}
+
 interface CopysetWork {
   term: number;
-  /** `fsId:inodeId` → what to sweep and when. */
+  /** `fsId:inodeId` → what to sweep and when (shrinks, unknown outcomes, pending suspects). */
   readonly sweepQueue: Map<string, { target: SweepTarget; dueMs: number }>;
-  /** inodeId → version last found not worth compacting (skips re-assessing unchanged inodes). */
-  readonly cleanVersions: Map<string, number>;
-  /** inodeId → length last seen (a shrink means objects past the end to free). */
-  readonly lengths: Map<string, number>;
+  /**
+   * The sweep of every file this term started with: partitions still to do
+   * and the last inode id done in the first of them. A cursor, not a queue,
+   * so a copyset of millions of files costs no memory for it.
+   */
+  readonly fullSweep: { partitionIds: number[]; afterInodeId: number };
+  readonly partitions: Map<number, PartitionMemory>;
 }
 
 const SWEEP_QUEUE_MAX = 1_000_000;
@@ -105,6 +116,7 @@ export class DataServices {
   private readonly busy = new Set<string>();
   private running: Promise<void> | null = null;
   private loop: Promise<void> | null = null;
+  private readonly stopping = new AbortController();
   private isStopped = false;
   passes = 0;
 
@@ -135,16 +147,17 @@ export class DataServices {
     this.loop = (async () => {
       while (!this.isStopped) {
         await this.runOnce();
-        if (!this.isStopped) await sleep(this.intervalMs);
+        if (!this.isStopped) await sleep(this.intervalMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
       }
     })();
   }
 
+  /** Stops after the step in progress, then closes the source (its MDS client and object stores). */
   async stop(): Promise<void> {
     this.isStopped = true;
+    this.stopping.abort();
     await this.running?.catch(() => undefined);
-    // The loop's sleep is short-lived; not awaited so stop() is prompt.
-    this.loop?.catch(() => undefined);
+    await this.loop;
     await this.options.source.close();
   }
 
@@ -194,18 +207,39 @@ export class DataServices {
   private workOf(leader: LeaderTerm): CopysetWork {
     let work = this.work.get(leader.node);
     if (work !== undefined && work.term === leader.term) return work;
-    work = { term: leader.term, sweepQueue: new Map(), cleanVersions: new Map(), lengths: new Map() };
+    const partitionIds = leader.node.sm.allPartitions().map((p) => p.partitionId);
+    work = { term: leader.term, sweepQueue: new Map(), fullSweep: { partitionIds, afterInodeId: 0 }, partitions: new Map() };
     this.work.set(leader.node, work);
-    if (this.options.sweep?.enabled !== false) {
-      const now = this.clock.nowMs();
-      for (const p of leader.node.sm.allPartitions()) {
-        for (const inode of p.inodes.values()) {
-          if (inode.type !== FileType.File || inode.nlink === 0) continue;
-          this.queueSweep(work, { fsId: p.fsId, partitionId: p.partitionId, inodeId: inode.inodeId }, now);
-        }
+    return work;
+  }
+
+  private memoryOf(work: CopysetWork, partitionId: number): PartitionMemory {
+    let m = work.partitions.get(partitionId);
+    if (m === undefined) work.partitions.set(partitionId, (m = { cleanVersions: new Map(), lengths: new Map() }));
+    return m;
+  }
+
+  /** Up to `count` more files of the full sweep (ascending inode ids, partition by partition). */
+  private nextOfFullSweep(leader: LeaderTerm, work: CopysetWork, count: number): SweepTarget[] {
+    const out: SweepTarget[] = [];
+    const cursor = work.fullSweep;
+    while (out.length < count && cursor.partitionIds.length > 0) {
+      const p = leader.node.sm.partition(cursor.partitionIds[0]!);
+      const ids: number[] = [];
+      for (const inode of p?.inodes.values() ?? []) {
+        if (inode.inodeId > cursor.afterInodeId && inode.type === FileType.File && inode.nlink > 0) ids.push(inode.inodeId);
+      }
+      ids.sort((a, b) => a - b);
+      const take = ids.slice(0, count - out.length);
+      for (const inodeId of take) out.push({ fsId: p!.fsId, partitionId: p!.partitionId, inodeId });
+      if (take.length === ids.length) {
+        cursor.partitionIds.shift();
+        cursor.afterInodeId = 0;
+      } else {
+        cursor.afterInodeId = take[take.length - 1]!;
       }
     }
-    return work;
+    return out;
   }
 
   private queueSweep(work: CopysetWork, target: SweepTarget, dueMs: number): void {
@@ -250,24 +284,27 @@ export class DataServices {
     for (const p of leader.node.sm.allPartitions()) {
       for (const inode of p.inodes.values()) {
         if (inode.type !== FileType.File || inode.nlink === 0) continue;
-        const key = keyOf(p.fsId, inode.inodeId);
-        const lastLength = work.lengths.get(key);
+        const memory = this.memoryOf(work, p.partitionId);
+        const lastLength = memory.lengths.get(inode.inodeId);
         if (lastLength !== undefined && inode.length < lastLength) {
           this.queueSweep(work, { fsId: p.fsId, partitionId: p.partitionId, inodeId: inode.inodeId }, now);
         }
-        work.lengths.set(key, inode.length);
-        if (out.length >= max || inode.chunks === null || work.cleanVersions.get(key) === inode.version) continue;
+        memory.lengths.set(inode.inodeId, inode.length);
+        if (out.length >= max || inode.chunks === null || memory.cleanVersions.get(inode.inodeId) === inode.version) continue;
         const geometry = this.geometryOf(p.fsId);
         if (geometry === undefined) continue;
         let isClean = true;
+        let wasAssessed = false;
         for (const [chunkIndex, list] of inode.chunks) {
           if (list.length < 2 && list.every((r) => r.offset + r.length <= inode.length)) continue;
+          wasAssessed = true;
           const a = assessChunk(geometry, chunkIndex, list, inode.length, this.thresholds);
           if (a.reason === null) continue;
           isClean = false;
           if (out.length < max) out.push({ fsId: p.fsId, partitionId: p.partitionId, inodeId: inode.inodeId, chunkIndex });
         }
-        if (isClean) work.cleanVersions.set(key, inode.version);
+        // Remembered only where assessing costs something (lists of 2+ records).
+        if (isClean && wasAssessed) memory.cleanVersions.set(inode.inodeId, inode.version);
       }
     }
     return out;
@@ -366,6 +403,11 @@ export class DataServices {
       if (entry.dueMs > now || this.busy.has(key)) continue;
       due.push(entry.target);
     }
+    const queued = new Set(due.map((t) => keyOf(t.fsId, t.inodeId)));
+    for (const t of this.nextOfFullSweep(leader, work, limit - due.length)) {
+      const key = keyOf(t.fsId, t.inodeId);
+      if (!queued.has(key) && !this.busy.has(key)) due.push(t);
+    }
     const byFs = new Map<number, SweepTarget[]>();
     for (const t of due) byFs.set(t.fsId, [...(byFs.get(t.fsId) ?? []), t]);
     for (const [fsId, targets] of byFs) {
@@ -394,10 +436,10 @@ export class DataServices {
     }
   }
 
-  /** Sweeps still queued for copysets this replica leads (tests wait for 0). */
+  /** Sweeps still queued for copysets this replica leads, full sweeps not finished counted as 1. */
   pendingSweeps(): number {
     let n = 0;
-    for (const w of this.work.values()) n += w.sweepQueue.size;
+    for (const w of this.work.values()) n += w.sweepQueue.size + (w.fullSweep.partitionIds.length > 0 ? 1 : 0);
     return n;
   }
 }

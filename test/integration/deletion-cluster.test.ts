@@ -70,7 +70,7 @@ async function writeSmall(inodeId: number, fill: number): Promise<void> {
   await h.close();
 }
 
-test(`create and delete ${FILES} files: no object left, fsck clean`, { timeout: 85_000 }, async () => {
+test(`create and delete ${FILES} files: no object left, fsck clean`, { timeout: FILES > 2_000 ? 900_000 : 85_000 }, async () => {
   const ids: number[] = [];
   const t0 = performance.now();
   let next = 0;
@@ -89,7 +89,7 @@ test(`create and delete ${FILES} files: no object left, fsck clean`, { timeout: 
   const before = (await listKeys(dc.store, 'data/')).length;
   assert.ok(before >= FILES, `every file left an object (${before})`);
   const t1 = performance.now();
-  for (let pass = 0; pass < 20; pass++) {
+  for (let pass = 0; pass < 100; pass++) {
     await runPasses(dc.services);
     if ((await listKeys(dc.store, 'data/')).length === 0) break;
     await sleep(UNLINK_GRACE_MS);
