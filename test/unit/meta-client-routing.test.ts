@@ -267,10 +267,18 @@ test('chunk ids come from the MDS in batches; sessions carry opens and survive e
     assert.ok(c >= b + 10);
     assert.equal(mds.calls.filter((x) => x === 'AllocateChunkIds').length, 2);
 
+    // Opens reach the MDS in the next batched refresh (OPEN_REGISTRATION_BATCH_MS), not before open returns.
+    const refreshedWith = async (expected: number[]): Promise<void> => {
+      for (let i = 0; i < 100 && JSON.stringify(mds.refreshedOpen.at(-1)) !== JSON.stringify(expected); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
     await client.registerOpen(42);
+    await refreshedWith([42]);
     assert.deepEqual(mds.refreshedOpen.at(-1), [42]);
     mds.sessionValid = false;
     await client.registerOpen(43);
+    await refreshedWith([42, 43]);
     assert.deepEqual(mds.refreshedOpen.at(-1), [42, 43], 're-mounted and re-registered');
     assert.equal(mds.calls.filter((x) => x === 'MountFs').length, 2);
     assert.equal(client.session.id, 's2');
