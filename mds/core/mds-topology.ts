@@ -10,7 +10,7 @@ import { MetaStatusCode } from '../../src/common/meta-status.js';
 import type { CopysetInfo } from '../../src/proto/types-common.js';
 import { FsStatus, PartitionStatus } from '../../src/proto/types-common.js';
 import type * as M from '../../src/proto/types-mds.js';
-import { OnlineState } from '../../src/proto/types-mds.js';
+import { ConfigChangeType, OnlineState } from '../../src/proto/types-mds.js';
 import { choosePartitionCopyset, chooseCopysetPeers, COPYSET_REPLICAS } from '../placement/placement.js';
 import { copysetKey, planSchedule, type ScheduleOp } from '../placement/scheduler.js';
 import type { MdsCore, Reply } from './mds-core.js';
@@ -133,9 +133,28 @@ export class MdsTopology {
       state.metaserverRuntime.set(m.metaserverId, { lastHeartbeatMs: this.nowMs, space: request.space, startTimeMs: request.startTimeMs });
       const changed: CopysetRecord[] = [];
       const spent: PartitionRecord[] = [];
+      const removals: M.CopysetConf[] = [];
       for (const report of request.copysets) {
         const key = copysetKey(report.poolId, report.copysetId);
         const record = state.copysets.get(key);
+        // A replica removed while it could not hear it (it still lists itself, at an older
+        // epoch): tell it the current voters; it drops its copy after checking them itself
+        // (metaserver DeleteCopysetNode rules). A joining replica lists no peers: never told.
+        const self = metaserverAddress(m);
+        if (record !== undefined && report.epoch < record.epoch && !record.peers.includes(m.metaserverId) && report.peers.some((p) => p.address === self)) {
+          removals.push({
+            poolId: report.poolId,
+            copysetId: report.copysetId,
+            epoch: record.epoch,
+            type: ConfigChangeType.REMOVE_PEER,
+            configChangeItem: null,
+            oldPeer: { id: m.metaserverId, address: self },
+            peers: record.peers.flatMap((id) => {
+              const peer = state.metaservers.get(id);
+              return peer === undefined ? [] : [{ id, address: metaserverAddress(peer) }];
+            }),
+          });
+        }
         // An unknown copyset is a leftover of a failed create or a deleted fs: ignore it.
         if (record === undefined || report.epoch < record.epoch) continue;
         // Peers by MDS id when the metaserver knows it, else by address (a replica's Raft id is its address).
@@ -188,7 +207,7 @@ export class MdsTopology {
           }
         });
       }
-      return { ...reply(MetaStatusCode.OK), copysetConfs: [] };
+      return { ...reply(MetaStatusCode.OK), copysetConfs: removals };
     });
   }
 

@@ -14,7 +14,7 @@ import type { Logger } from '../../src/common/log.js';
 import { silentLogger } from '../../src/common/log.js';
 import { mdsService } from '../../src/proto/index.js';
 import type { CopysetInfo } from '../../src/proto/types-common.js';
-import type { MdsMethods } from '../../src/proto/types-mds.js';
+import { ConfigChangeType, type CopysetConf, type MdsMethods } from '../../src/proto/types-mds.js';
 import { RpcClient } from '../../src/rpc/rpc-client.js';
 import type { CopysetManager } from '../copyset/copyset-manager.js';
 import { partitionToWire } from '../service/wire.js';
@@ -115,7 +115,23 @@ export class MdsHeartbeat {
     if (reply.status === MetaStatusCode.NOT_FOUND || reply.status === MetaStatusCode.PERMISSION_DENIED) {
       this.registration = undefined; // register again at the next beat
     }
-    if (reply.status === MetaStatusCode.OK) this.beats += 1;
+    if (reply.status === MetaStatusCode.OK) {
+      this.beats += 1;
+      await this.dropRemovedCopysets(reply.copysetConfs);
+    }
+  }
+
+  /**
+   * The MDS names copysets that no longer count this replica (removed while
+   * it was away): each is dropped only if the replica's own check agrees
+   * (CopysetManager.removeIfNotMember: its conf, or a newer epoch without it).
+   */
+  private async dropRemovedCopysets(confs: readonly CopysetConf[]): Promise<void> {
+    for (const c of confs) {
+      if (c.type !== ConfigChangeType.REMOVE_PEER || c.oldPeer?.address !== this.options.address) continue;
+      const outcome = await this.options.copysets.removeIfNotMember(c.poolId, c.copysetId, { epoch: c.epoch, peers: c.peers.map((p) => p.address) });
+      this.logger.info({ poolId: c.poolId, copysetId: c.copysetId, epoch: c.epoch, outcome }, 'metaserver: MDS reports this replica removed');
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/common/log.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import type { CopysetInfo, PartitionInfo, Peer } from '../../src/proto/types-common.js';
 import { StorageType } from '../../src/proto/types-common.js';
-import { OnlineState } from '../../src/proto/types-mds.js';
+import { ConfigChangeType, OnlineState } from '../../src/proto/types-mds.js';
 import { MdsCore } from '../../mds/core/mds-core.js';
 import type { CopysetTarget, MetaserverAdmin, RootInodeSpec } from '../../mds/core/metaserver-admin.js';
 import { SoleLeaderElection } from '../../mds/election/leader-election.js';
@@ -170,6 +170,42 @@ test('silence past the timeout: offline, and the scheduler replaces the replica'
     assert.deepEqual(after.peers.map((p) => p.id).sort(), peerIds.map((id) => (id === victim ? spare : id)).sort());
     // Busy for the cooldown: nothing more to do.
     assert.equal(await core.topology.runSchedule(), 0);
+    await store.close();
+  }, 'mds-topology');
+});
+
+test('heartbeats: a replica still listing itself at an older epoch, no longer in the record, is told it was removed', async () => {
+  await withTempDir(async (dir) => {
+    const { core, ids, tokens, store } = await setup(dir);
+    const created = await core.createFs({
+      fsName: 'g', blockSizeBytes: 0, chunkSizeBytes: 0, capacityBytes: 0, owner: '',
+      storage: { type: StorageType.LOCAL, s3: null, local: { path: '/tmp/x' }, keyPrefix: '' }, rootUid: 0, rootGid: 0, rootMode: 0,
+    });
+    assert.equal(created.status, MetaStatusCode.OK, created.errorMessage);
+    const peerIds = (await core.topology.listTopology()).copysets!.find((c) => c.copysetId === 1)!.peers.map((p) => p.id);
+    const spare = ids.find((id) => !peerIds.includes(id))!;
+    const [keep0, keep1, gone] = peerIds as [number, number, number];
+    const at = (id: number) => ({ id: 0, address: address(ids.indexOf(id)) });
+    const beat = (id: number, epoch: number, peers: { id: number; address: string }[]) =>
+      core.topology.heartbeat({
+        metaserverId: id, token: tokens[ids.indexOf(id)]!, internalIp: '10.0.0.1', internalPort: 7000 + ids.indexOf(id), startTimeMs: 0, space: null, leaderCount: 0,
+        copysets: [{ poolId: 1, copysetId: 1, epoch, peers, leader: null, partitions: [] }],
+      });
+    // The group replaced `gone` by `spare` at epoch 2 (a newer epoch is accepted from anyone).
+    const now = [keep0, keep1, spare].map(at);
+    assert.equal((await beat(keep0, 2, now)).status, MetaStatusCode.OK);
+    // `gone` comes back believing the old configuration: it is told the current one.
+    const reply = await beat(gone, 1, [keep0, keep1, gone].map(at));
+    assert.equal(reply.copysetConfs!.length, 1);
+    const conf = reply.copysetConfs![0]!;
+    assert.equal(conf.type, ConfigChangeType.REMOVE_PEER);
+    assert.equal(conf.epoch, 2);
+    assert.deepEqual(conf.oldPeer, { id: gone, address: at(gone).address });
+    assert.deepEqual(conf.peers.map((p) => p.address).sort(), now.map((p) => p.address).sort());
+    // Never told: a member, a replica not listing itself (a join in progress), a report at the current epoch.
+    assert.equal((await beat(keep1, 1, [keep0, keep1, gone].map(at))).copysetConfs!.length, 0);
+    assert.equal((await beat(gone, 0, [])).copysetConfs!.length, 0);
+    assert.equal((await beat(gone, 2, now)).copysetConfs!.length, 0);
     await store.close();
   }, 'mds-topology');
 });
