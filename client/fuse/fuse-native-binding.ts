@@ -315,14 +315,16 @@ export class Fuse {
     this.thread = Buffer.alloc(native.sizeof_fuse_thread_t);
     this.handlers = new Array(HANDLER_SLOTS).fill(undefined);
     this.implemented = new Uint32Array(HANDLER_SLOTS);
-    this.addHandler(native, 'init', (_context, signal) => {
+    this.addHandler(native, 'init', (context, signal) => {
       const callback = this.mountCallback;
       this.mountCallback = null;
       if (callback !== null) {
         this.state = 'mounted';
         process.nextTick(callback, null);
       }
-      signal(0);
+      const init = ops['init'];
+      if (init === undefined) signal(0);
+      else init(context, (errno: number) => signal(errno));
     });
     for (const [name, { defaults, bridge }] of BRIDGES) {
       // getattr is always implemented (libfuse needs it); the others only when ops has them.
@@ -397,12 +399,20 @@ export class Fuse {
     }
   }
 
-  /** `fusermount -uz`, then lets the native side drop its hold on the event loop. */
+  /**
+   * `fusermount -uz`, then lets the native side drop its hold on the event
+   * loop. The kernel mount exists as soon as mount() returned without error
+   * (libfuse mounts synchronously), so a mount still waiting for init is
+   * unmounted too, and its mount callback told so.
+   */
   unmount(callback: (error: Error | null) => void): void {
-    if (this.state !== 'mounted') {
+    if (this.state === 'new' || this.state === 'unmounted') {
       process.nextTick(callback, null);
       return;
     }
+    const pending = this.mountCallback;
+    this.mountCallback = null;
+    if (pending !== null) process.nextTick(pending, new Error(`${this.mountPoint} was unmounted before the kernel's init`));
     execFile('fusermount', ['-uz', this.mountPoint], (error) => {
       if (error) {
         (error as Error & { unmountFailure?: boolean }).unmountFailure = true;

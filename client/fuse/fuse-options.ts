@@ -72,8 +72,8 @@ export function fuseNativeOptions(settings: FuseMountSettings): FuseMountOptions
     // Two lines of defence. The Vfs checks every request for its caller (the
     // FUSE context, fuse-ops.ts). With default_permissions the kernel checks
     // first, with the caller's exact supplementary groups (we read ours from
-    // procfs, racily: fuse-caller.ts) and for exec/chdir, which never reach a
-    // high-level FUSE file system as a check. The kernel judges by attributes
+    // procfs, racily: fuse-caller.ts), and for exec, which without it the
+    // kernel allows whenever any x bit is set. The kernel judges by attributes
     // it cached (attrTtlMs), the Vfs by fresher ones; an operation needs both
     // to agree, so a stale cache can refuse but never grant more. The Vfs's
     // own checks are tested through a mount without it (e2e vfs-fuse-caller).

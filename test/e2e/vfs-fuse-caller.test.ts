@@ -13,7 +13,7 @@
  *   system is the Vfs's own (the kernel still enforces the sticky bit on
  *   unlink/rename itself, in may_delete, whatever the file system says).
  *
- * Covers: ownership of files, directories, FIFOs, symlinks created by a
+ * Covers: the mount options the kernel got; ownership of files, directories, FIFOs, symlinks created by a
  * non-root uid on a root mount; EACCES/EPERM where POSIX says (read, write,
  * create, search, chmod, chown, explicit times, access(2)); sticky
  * directories; setgid-directory inheritance; supplementary groups.
@@ -98,6 +98,15 @@ for (const config of [
     after(async () => {
       await child?.stop();
       await mountPoint?.cleanup();
+    });
+
+    test('the kernel got our options: large requests through fsname, default_permissions as configured', async () => {
+      const line = (await fs.promises.readFile('/proc/self/mountinfo', 'utf8')).split('\n').find((l) => l.split(' ')[4] === mnt);
+      assert.ok(line !== undefined, `${mnt} in mountinfo`);
+      const superOptions = line.split(' - ')[1]!.split(' ')[2]!.split(',');
+      assert.ok(superOptions.includes('max_read=131072'), line);
+      assert.equal(superOptions.includes('default_permissions'), config.args.length === 0, line);
+      assert.ok(superOptions.includes('allow_other'), line);
     });
 
     test('what a non-root uid creates is owned by its uid and gid', async () => {
