@@ -23,7 +23,8 @@
  *
  * pid 0 (a request the kernel makes on its own, e.g. a release after the
  * process died, or a caller in a pid namespace the mount cannot see) gets no
- * supplementary groups.
+ * supplementary groups; so does a caller whose status file this process may
+ * not read (procfs mounted with hidepid, and the mount not served by root).
  */
 import fs from 'node:fs';
 import { LRUCache } from 'lru-cache';
