@@ -38,6 +38,7 @@ import type {
   InodeAttr,
   InodeId,
   InodeUpdate,
+  LookupResult,
   MetaApi,
   RenameRequest,
   Timespec,
@@ -192,6 +193,11 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   // ---- dentries ----
 
   async getDentry(parent: InodeId, name: string): Promise<Dentry | null> {
+    return (await this.lookup(parent, name))?.dentry ?? null;
+  }
+
+  /** GetDentry with the child's attributes when the metaserver sent them (MetaApi.lookup). */
+  async lookup(parent: InodeId, name: string): Promise<LookupResult | null> {
     const { reply } = await this.caller.callUnlocked(
       () => this.router.forInode(parent),
       'GetDentry',
@@ -202,7 +208,9 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     if (reply.status === MetaStatusCode.NOT_FOUND) return null;
     checkOk('GetDentry', reply);
     assert(reply.dentry !== null, 'GetDentry OK carries the dentry');
-    return dentryFromWire(reply.dentry);
+    const dentry = dentryFromWire(reply.dentry);
+    if (reply.attr === null || reply.attr === undefined || reply.attr.inodeId !== dentry.inodeId) return { dentry };
+    return { dentry, attr: attrFromWire(reply.attr) };
   }
 
   async listDentry(dir: InodeId, last: string, count: number, onlyDir = false): Promise<Dentry[]> {

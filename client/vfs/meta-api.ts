@@ -70,11 +70,24 @@ export interface Dentry {
   readonly type: FileType;
 }
 
+/** A found name and, when the metaserver had them at hand, the child's attributes read at the same point. */
+export interface LookupResult {
+  readonly dentry: Dentry;
+  readonly attr?: InodeAttr;
+}
+
 // ---- dentries ----
 
 export interface DentryOps {
   /** GetDentry. null when the name does not exist (NOT_FOUND). */
   getDentry(parent: InodeId, name: string): Promise<Dentry | null>;
+  /**
+   * Optional: getDentry (same RPC, same outcomes) that also hands over the
+   * child's attributes when the reply carries them (the metaserver adds
+   * them when it holds the inode too), so a path lookup needs no
+   * getInodeAttr.
+   */
+  lookup?(parent: InodeId, name: string): Promise<LookupResult | null>;
   /**
    * ListDentry: entries of `dir` sorted by name, strictly after `last`
    * ("" = from the start), at most `count`. Fewer than `count` means the end.

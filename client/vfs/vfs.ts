@@ -25,7 +25,7 @@ import { MetaStatusCode } from '../../src/common/meta-status.js';
 import type { Clock } from '../../src/common/clock.js';
 import type { Logger } from '../../src/common/log.js';
 import type { FileData, FileDataApi } from './data-api.js';
-import { FileType, ROOT_INODE_ID, type InodeAttr, type InodeId, type InodeUpdate, type MetaApi, type Timespec } from './meta-api.js';
+import { FileType, ROOT_INODE_ID, type InodeAttr, type InodeId, type InodeUpdate, type LookupResult, type MetaApi, type Timespec } from './meta-api.js';
 import { META_CACHE_DEFAULTS, MetaCache } from './meta-cache.js';
 import { OpenFiles, type FileHandle, type Handle, type OpenInode } from './open-files.js';
 import { checkMknodType, fileTypeOfMode, newInodeOwnership, typeBits } from './posix-mode.js';
@@ -143,14 +143,25 @@ export class Vfs {
     check(checkAccess(parent, caller, X_OK));
     const cached = this.cache.getDentry(parent.inodeId, name);
     if (cached !== undefined) return cached.inodeId === 0 ? null : { inodeId: cached.inodeId, type: cached.type as FileType };
-    const dentry = await this.meta.getDentry(parent.inodeId, name);
-    if (dentry === null) {
+    const found = this.meta.lookup !== undefined ? await this.meta.lookup(parent.inodeId, name) : await this.getDentryOnly(parent.inodeId, name);
+    if (found === null) {
       this.cache.setNegative(parent.inodeId, name);
       return null;
     }
+    const dentry = found.dentry;
     assert(dentry.inodeId > 0 && dentry.name === name, 'dentry matches its lookup');
     this.cache.setDentry(parent.inodeId, name, dentry.inodeId, dentry.type);
+    // Attributes that came with the dentry: the attrOf that usually follows costs no RPC.
+    if (found.attr !== undefined) {
+      assert(found.attr.inodeId === dentry.inodeId, 'attributes of the named inode');
+      this.cache.setAttr(found.attr);
+    }
     return { inodeId: dentry.inodeId, type: dentry.type };
+  }
+
+  private async getDentryOnly(parent: InodeId, name: string): Promise<LookupResult | null> {
+    const dentry = await this.meta.getDentry(parent, name);
+    return dentry === null ? null : { dentry };
   }
 
   /** Attributes of the named child, or null when absent. A dentry whose inode vanished is absent too. */

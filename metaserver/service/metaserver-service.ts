@@ -79,7 +79,7 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
   return {
     // ---- dentries ----
     GetDentry: (req) =>
-      read(req, (n) => n.sm.getDentry(req.fsId, req.partitionId, req.parentInodeId, req.name), (r) => ({
+      read(req, (n) => lookupWithAttr(n, req.fsId, req.partitionId, req.parentInodeId, req.name), (r) => ({
         status: r.status,
         dentry:
           r.dentry !== undefined
@@ -87,6 +87,7 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
             : r.lock !== undefined
               ? { fsId: req.fsId, parentInodeId: req.parentInodeId, name: req.name, lock: lockToWire(r.lock) }
               : null,
+        attr: r.attr === undefined ? null : attrToWire(r.attr),
       })),
     ListDentry: (req) =>
       read(req, (n) => n.sm.listDentry(req.fsId, req.partitionId, req.dirInodeId, req.last, req.count, req.onlyDir), (r) => ({
@@ -223,6 +224,23 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
         return peersReply(node.status().confState, node.sm.epoch);
       }),
   } as ServiceHandlers<MetaServerMethods>;
+}
+
+/**
+ * GetDentry plus, when the child's inode lives in a partition of the same
+ * copyset, its attributes read at the same point (after the same read
+ * barrier, so just as linearizable): a path lookup then costs one RPC
+ * instead of GetDentry + GetInode.
+ */
+type Lookup = ReturnType<CopysetNode['sm']['getDentry']> & { attr?: ReturnType<CopysetNode['sm']['batchGetInodeAttr']>['attrs'][number] };
+
+function lookupWithAttr(node: CopysetNode, fsId: number, partitionId: number, parentId: number, name: string): Lookup {
+  const found = node.sm.getDentry(fsId, partitionId, parentId, name);
+  if (found.dentry === undefined) return found;
+  const owner = node.sm.partitionOf(fsId, found.dentry.inodeId);
+  if (owner === undefined) return found;
+  const { attrs } = node.sm.batchGetInodeAttr(fsId, owner.partitionId, [found.dentry.inodeId]);
+  return attrs.length === 1 ? { ...found, attr: attrs[0]! } : found;
 }
 
 function checkedAddress(address: string | undefined): string {

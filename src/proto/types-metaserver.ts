@@ -100,6 +100,8 @@ export interface GetDentryRequest extends RequestHeader {
 }
 export interface GetDentryResponse extends AppliedReply {
   dentry: Dentry | null;
+  /** The child's attributes when its inode lives in the same copyset (null otherwise). */
+  attr: InodeAttr | null;
 }
 
 export interface ListDentryRequest extends RequestHeader {
