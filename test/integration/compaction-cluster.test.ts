@@ -169,6 +169,9 @@ test('writer and reader during back-to-back compaction passes read what the mode
   const w = dc.data.open(inode.inodeId, 0);
   await w.write(0, model);
   await w.fsync();
+  const total = (f: (x: (typeof dc.services)[number]['stats']) => number): number => dc.services.reduce((a, s) => a + f(s.stats), 0);
+  const compactedBefore = total((s) => s.chunksCompacted);
+  const racedBefore = total((s) => s.compactionsRaced);
   let stop = false;
   let passes = 0;
   const compacting = (async () => {
@@ -179,6 +182,13 @@ test('writer and reader during back-to-back compaction passes read what the mode
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
+  const probe = async (label: string): Promise<void> => {
+    const at = rnd.int(size - 65_536);
+    const r = dc.data.open(inode.inodeId, size);
+    const got = await r.read(at, 65_536);
+    await r.close();
+    assert.ok(got.equals(model.subarray(at, at + 65_536)), `read at ${at} ${label}`);
+  };
   try {
     for (let i = 0; i < 150; i++) {
       const off = rnd.int(size - 20_000);
@@ -187,13 +197,12 @@ test('writer and reader during back-to-back compaction passes read what the mode
       bytes.copy(model, off);
       await w.write(off, bytes);
       await w.fsync();
-      if (i % 10 === 9) {
-        // A second open elsewhere in the file reads the committed state.
-        const probe = rnd.int(size - 65_536);
-        const r = dc.data.open(inode.inodeId, size);
-        const got = await r.read(probe, 65_536);
-        await r.close();
-        assert.ok(got.equals(model.subarray(probe, probe + 65_536)), `read at ${probe} after write ${i}`);
+      if (i % 10 === 9) await probe(`after write ${i}`);
+      if (i % 30 === 29) {
+        // A quiet moment: let a compaction commit, then write and read on top of the new list.
+        const target = total((s) => s.chunksCompacted) + 1;
+        for (let t = 0; t < 100 && total((s) => s.chunksCompacted) < target; t++) await new Promise((r) => setTimeout(r, 20));
+        await probe(`after the compaction following write ${i}`);
       }
     }
   } finally {
@@ -203,11 +212,11 @@ test('writer and reader during back-to-back compaction passes read what the mode
   await w.close();
   await dc.meta.unregisterOpen(inode.inodeId);
   assert.equal(sha256(await readWhole(dc.data, inode.inodeId, size)), sha256(model));
-  const stats = dc.services.map((s) => s.stats);
-  console.log(
-    `model: ${passes} passes, ${stats.reduce((a, s) => a + s.chunksCompacted, 0)} chunks compacted in all, ` +
-      `${stats.reduce((a, s) => a + s.compactionsRaced, 0)} raced, failures ${stats.reduce((a, s) => a + s.failures, 0)}`,
-  );
+  const compacted = total((s) => s.chunksCompacted) - compactedBefore;
+  const raced = total((s) => s.compactionsRaced) - racedBefore;
+  console.log(`model: ${passes} passes, ${compacted} compactions committed between writes, ${raced} aborted by racing writes`);
+  assert.ok(compacted >= 3, 'compactions committed while the file was in use');
+  assert.equal(total((s) => s.failures), 0);
   await settle();
   assert.equal(sha256(await readWhole(dc.data, inode.inodeId, size)), sha256(model));
   await fsckClean();
