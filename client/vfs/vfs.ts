@@ -77,6 +77,10 @@ export const READDIR_ENTRIES_MAX = 10_000_000;
 export const DIRECTORY_DEPTH_MAX = 4_096;
 /** Retries of a conditional xattr update that lost a race. */
 const XATTR_UPDATE_ATTEMPTS = 8;
+/** Attempts of a rename whose cached lookups another client made stale. */
+const RENAME_ATTEMPTS = 4;
+/** What the metaserver answers when src / dst no longer name what the lookups saw. */
+const STALE_RENAME_STATUSES: ReadonlySet<MetaStatusCode> = new Set([MetaStatusCode.NOT_FOUND, MetaStatusCode.EXIST, MetaStatusCode.TX_CONFLICT]);
 export const STAT_BLOCK_SIZE_BYTES = 1024 * 1024;
 
 export class Vfs {
@@ -547,6 +551,23 @@ export class Vfs {
 
   rename(caller: Caller, sourcePath: string, targetPath: string): Promise<Result<void>> {
     return this.run('rename', async () => {
+      // The server checks what our lookups saw (src inode, dst inode or absence). A cached
+      // lookup another client made stale fails that check (NOT_FOUND / EXIST / TX_CONFLICT)
+      // having changed nothing, and its entries were dropped: look again and retry, as
+      // rename(2) acts on whatever the names are now.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.renameOnce(caller, sourcePath, targetPath);
+        } catch (error) {
+          const isStaleView = error instanceof MetaError && STALE_RENAME_STATUSES.has(error.status);
+          if (!isStaleView || attempt >= RENAME_ATTEMPTS) throw error;
+        }
+      }
+    });
+  }
+
+  private async renameOnce(caller: Caller, sourcePath: string, targetPath: string): Promise<void> {
+    {
       const source = await this.resolveParent(caller, sourcePath);
       const target = await this.resolveParent(caller, targetPath);
       const moved = await this.childAttr(caller, source.parent, source.name);
@@ -592,7 +613,7 @@ export class Vfs {
       }
       this.cache.setNegative(source.parent.inodeId, source.name);
       this.cache.setDentry(target.parent.inodeId, target.name, moved.inodeId, moved.type);
-    });
+    }
   }
 
   // ---- directories ----
