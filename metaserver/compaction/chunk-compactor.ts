@@ -138,16 +138,25 @@ export class ChunkCompactor {
     isCancelled: () => boolean,
   ): Promise<{ bytes: Buffer; bytesRead: number }> {
     const bytes = Buffer.alloc(w.length);
-    const jobs: { at: number; key: string; offset: number; length: number }[] = [];
+    // One GET per source object: the ranges an object gives this new object are fetched as
+    // their covering range (overwrites split an old object into many small ranges).
+    const byKey = new Map<string, { at: number; offset: number; length: number }[]>();
     let at = 0;
     for (const s of w.sources) {
       if (s.kind === 'object') {
         const key = objectKey(fs.keyPrefix, { fsId: fs.fsId, inodeId, chunkId: s.chunkId, blockIndex: s.blockIndex, compaction: s.compaction });
-        jobs.push({ at, key, offset: s.objectOffset, length: s.length });
+        const parts = byKey.get(key) ?? [];
+        parts.push({ at, offset: s.objectOffset, length: s.length });
+        byKey.set(key, parts);
       }
       at += s.length;
     }
     assert(at === w.length, 'sources tile the new object');
+    const jobs = [...byKey].map(([key, parts]) => {
+      const offset = Math.min(...parts.map((p) => p.offset));
+      const end = Math.max(...parts.map((p) => p.offset + p.length));
+      return { key, offset, length: end - offset, parts };
+    });
     let bytesRead = 0;
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -158,7 +167,7 @@ export class ChunkCompactor {
         if (got.byteLength !== job.length) {
           throw new CorruptionError(`object ${job.key} is shorter than its chunk info says (${got.byteLength} < ${job.length} at ${job.offset})`);
         }
-        got.copy(bytes, job.at);
+        for (const p of job.parts) got.copy(bytes, p.at, p.offset - job.offset, p.offset - job.offset + p.length);
         bytesRead += job.length;
       }
     };
