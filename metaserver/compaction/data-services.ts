@@ -63,6 +63,8 @@ export interface DataServicesOptions {
     readonly enabled?: boolean;
     /** Inodes swept per copyset per pass (default 256). */
     readonly inodesPerPass?: number;
+    /** A finished full sweep starts over after this long (default 6 h; catches rare leftovers). */
+    readonly fullEveryMs?: number;
   };
   readonly logger?: Logger;
   readonly registry?: Registry;
@@ -88,7 +90,7 @@ interface CopysetWork {
    * and the last inode id done in the first of them. A cursor, not a queue,
    * so a copyset of millions of files costs no memory for it.
    */
-  readonly fullSweep: { partitionIds: number[]; afterInodeId: number };
+  readonly fullSweep: { partitionIds: number[]; afterInodeId: number; startedMs: number };
   readonly partitions: Map<number, PartitionMemory>;
 }
 
@@ -208,7 +210,8 @@ export class DataServices {
     let work = this.work.get(leader.node);
     if (work !== undefined && work.term === leader.term) return work;
     const partitionIds = leader.node.sm.allPartitions().map((p) => p.partitionId);
-    work = { term: leader.term, sweepQueue: new Map(), fullSweep: { partitionIds, afterInodeId: 0 }, partitions: new Map() };
+    const fullSweep = { partitionIds, afterInodeId: 0, startedMs: this.clock.nowMs() };
+    work = { term: leader.term, sweepQueue: new Map(), fullSweep, partitions: new Map() };
     this.work.set(leader.node, work);
     return work;
   }
@@ -223,6 +226,12 @@ export class DataServices {
   private nextOfFullSweep(leader: LeaderTerm, work: CopysetWork, count: number): SweepTarget[] {
     const out: SweepTarget[] = [];
     const cursor = work.fullSweep;
+    const now = this.clock.nowMs();
+    if (cursor.partitionIds.length === 0 && now - cursor.startedMs >= (this.options.sweep?.fullEveryMs ?? 6 * 3_600_000)) {
+      cursor.partitionIds = leader.node.sm.allPartitions().map((p) => p.partitionId);
+      cursor.afterInodeId = 0;
+      cursor.startedMs = now;
+    }
     while (out.length < count && cursor.partitionIds.length > 0) {
       const p = leader.node.sm.partition(cursor.partitionIds[0]!);
       const ids: number[] = [];
