@@ -347,6 +347,56 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     }
   }
 
+  /**
+   * MetaApi.createLinked: CreateInode carrying the name (one Raft entry makes
+   * the inode and its dentry), in a partition of the parent's copyset. null
+   * when no partition there can allocate ids (nothing sent, or refused
+   * before any change).
+   */
+  async createLinked(request: CreateInodeRequest, name: string): Promise<InodeAttr | null> {
+    const requestId = `${this.session.id}:${++this.createSequence}`;
+    const parent = request.parent;
+    for (let attempt = 1; attempt <= CREATE_ATTEMPTS_MAX; attempt++) {
+      const near = await this.router.forCreateNear(parent);
+      if (near === undefined) return null;
+      const { reply, target } = await this.caller.callUnlocked(
+        () => Promise.resolve(near),
+        'CreateInode',
+        {
+          type: request.type as number as FsFileType,
+          mode: request.mode,
+          uid: request.uid,
+          gid: request.gid,
+          rdev: request.rdev,
+          symlink: request.symlink,
+          parent,
+          ...timeToWire(request.time),
+          xattrs: xattrsToWire(request.xattrs),
+          requestId,
+          dentryName: name,
+        },
+        // The reply carries no lock: read it from the name, in the parent's partition.
+        async () => this.lockOnName(await this.router.forInode(parent), parent, name),
+        { lockSites: async () => [await this.router.forInode(parent)], isRerouteOnPartitionNotFound: false },
+      );
+      if (reply.status === MetaStatusCode.PARTITION_ALLOC_ID_FAIL) {
+        this.router.markFull(target.partition.partitionId);
+        continue;
+      }
+      // The parent's entries are not in that copyset (a stale route): refused before any change.
+      if (reply.status === MetaStatusCode.PARTITION_NOT_FOUND) {
+        await this.router.refresh();
+        return null;
+      }
+      checkOk('CreateInode', reply);
+      assert(reply.inode !== null, 'CreateInode OK carries the inode');
+      const attr = attrFromWire(reply.inode);
+      assert(target.partition.start <= attr.inodeId && attr.inodeId <= target.partition.end, 'new inode id lies in its partition');
+      return attr;
+    }
+    return null;
+  }
+
   async getInodeAttr(inodeId: InodeId): Promise<InodeAttr> {
     const { reply } = await this.caller.call(() => this.router.forInode(inodeId), 'GetInode', { inodeId, supportStreaming: true }, { isIdempotent: true });
     checkOk('GetInode', reply);

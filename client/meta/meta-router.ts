@@ -103,6 +103,17 @@ export class MetaRouter {
     throw new MetaError(MetaStatusCode.NO_SPACE, `fs ${this.fsId}: no partition can allocate inode ids`);
   }
 
+  /**
+   * A partition that can allocate inode ids in the same copyset as the one
+   * holding `parent`'s entries, or undefined (none known: the caller creates
+   * the plain way, which may ask the MDS for partitions).
+   */
+  async forCreateNear(parent: number): Promise<Target | undefined> {
+    const home = (await this.forInode(parent)).partition;
+    const partition = this.table.pickForCreateNear(home, this.options.random);
+    return partition === undefined ? undefined : this.targetOf(partition);
+  }
+
   markFull(partitionId: number): void {
     this.options.logger.info({ fsId: this.fsId, partitionId }, 'meta: partition has no inode ids left');
     this.table.markFull(partitionId);

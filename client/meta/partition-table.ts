@@ -90,6 +90,15 @@ export class PartitionTable {
     return choice;
   }
 
+  /** A random writable partition of the same copyset as `near` (undefined when there is none). */
+  pickForCreateNear(near: PartitionRoute, random: Random): PartitionRoute | undefined {
+    const writable = this.sorted.filter(
+      (p) => p.poolId === near.poolId && p.copysetId === near.copysetId && p.status === PartitionStatus.READWRITE && !this.full.has(p.partitionId),
+    );
+    if (writable.length === 0) return undefined;
+    return writable[random.int(writable.length)];
+  }
+
   markFull(partitionId: number): void {
     this.full.add(partitionId);
   }

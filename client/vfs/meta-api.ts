@@ -179,6 +179,15 @@ export interface XattrSnapshot {
 export interface InodeOps {
   /** CreateInode: the id is allocated by the partition. */
   createInode(request: CreateInodeRequest): Promise<InodeAttr>;
+  /**
+   * Optional: createInode + createDentry(parent, name) as ONE change (one
+   * Raft commit), with the inode placed near its parent's entries. EXIST
+   * (nothing created) when the name is taken; createDentry's other refusals
+   * likewise. The dentry gets the parent's mtime/ctime update of
+   * createDentry. null = not possible here (no partition near the parent
+   * can allocate ids): nothing was created, use the two calls.
+   */
+  createLinked?(request: CreateInodeRequest, name: string): Promise<InodeAttr | null>;
   /** GetInode (attributes only). NOT_FOUND if missing. */
   getInodeAttr(inodeId: InodeId): Promise<InodeAttr>;
   /** BatchGetInodeAttr (any count; the client splits by partition and by 10,000). Missing ids are left out. */

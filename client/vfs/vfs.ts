@@ -10,7 +10,8 @@
  *
  * Ordering rules that keep a crash harmless (never a dentry naming a
  * missing inode, at worst an orphan the fsck collects):
- * - create/mkdir/symlink/mknod: inode first, then the dentry;
+ * - create/mkdir/symlink/mknod: inode first, then the dentry (or both in
+ *   one change, MetaApi.createLinked, for everything but directories);
  * - link: nlink+1 first, then the dentry;
  * - unlink/rmdir: the dentry first, then nlink-1.
  *
@@ -25,7 +26,7 @@ import { MetaStatusCode } from '../../src/common/meta-status.js';
 import type { Clock } from '../../src/common/clock.js';
 import type { Logger } from '../../src/common/log.js';
 import type { FileData, FileDataApi } from './data-api.js';
-import { FileType, ROOT_INODE_ID, type InodeAttr, type InodeId, type InodeUpdate, type LookupResult, type MetaApi, type Timespec } from './meta-api.js';
+import { FileType, ROOT_INODE_ID, type CreateInodeRequest, type InodeAttr, type InodeId, type InodeUpdate, type LookupResult, type MetaApi, type Timespec } from './meta-api.js';
 import { META_CACHE_DEFAULTS, MetaCache } from './meta-cache.js';
 import { OpenFiles, type FileHandle, type Handle, type OpenInode } from './open-files.js';
 import { checkMknodType, fileTypeOfMode, newInodeOwnership, typeBits } from './posix-mode.js';
@@ -392,16 +393,19 @@ export class Vfs {
     if ((await this.lookupChild(caller, parent, name)) !== null) failWith(Errno.EEXIST);
     const owner = newInodeOwnership({ mode: typeBits(FileType.Directory) | parent.mode, uid: parent.uid, gid: parent.gid }, caller, type, mode);
     const time = this.now();
-    const attr = await this.meta.createInode({
-      type,
-      mode: owner.mode,
-      uid: owner.uid,
-      gid: owner.gid,
-      rdev,
-      symlink,
-      parent: parent.inodeId,
-      time,
-    });
+    const request = { type, mode: owner.mode, uid: owner.uid, gid: owner.gid, rdev, symlink, parent: parent.inodeId, time };
+    // Not directories: placed near their parent, every directory would end up where the root is.
+    if (type !== FileType.Directory && this.meta.createLinked !== undefined) {
+      const linked = await this.createLinked(parent.inodeId, name, request);
+      if (linked !== null) {
+        this.parentChanged(parent.inodeId, time, 0);
+        this.cache.setAttr(linked);
+        this.cache.setDentry(parent.inodeId, name, linked.inodeId, type);
+        await whileLinking?.(linked);
+        return linked;
+      }
+    }
+    const attr = await this.meta.createInode(request);
     assert(attr.type === type && attr.inodeId > 0, 'created inode has the type asked for');
     // Work that needs only the inode runs beside CreateDentry; on failure the caller undoes it.
     const beside = whileLinking?.(attr) ?? Promise.resolve();
@@ -425,6 +429,21 @@ export class Vfs {
     this.cache.setDentry(parent.inodeId, name, attr.inodeId, type);
     await beside;
     return attr;
+  }
+
+  /** meta.createLinked (inode and name in one change); null = use the two calls. */
+  private async createLinked(parentId: InodeId, name: string, request: CreateInodeRequest): Promise<InodeAttr | null> {
+    assert(this.meta.createLinked !== undefined, 'offered by the metadata layer');
+    try {
+      const attr = await this.meta.createLinked(request, name);
+      assert(attr === null || (attr.type === request.type && attr.inodeId > 0), 'created inode has the type asked for');
+      return attr;
+    } catch (error) {
+      this.cache.dropAttr(parentId);
+      throw error;
+    } finally {
+      this.cache.dropDentry(parentId, name);
+    }
   }
 
   /**

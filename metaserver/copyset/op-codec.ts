@@ -138,6 +138,7 @@ function opOf(type: OpType, request: unknown): MetaOp {
       return {
         type, ...base, fileType: r.type as number as FileType, mode: r.mode, uid: r.uid, gid: r.gid, rdev: r.rdev,
         symlink: r.symlink, parent: r.parent, time: timeOf(r.timeSec, r.timeNs), xattrs: xattrMap(r.xattrs),
+        ...(typeof r.dentryName === 'string' && r.dentryName !== '' ? { dentryName: r.dentryName } : {}),
       };
     }
     case OpType.UpdateInode:

@@ -14,12 +14,13 @@
 import { assert, unreachable } from '../../src/common/assert.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import { BATCH_IDS_MAX, PARTITION_ID_COUNT, RECENT_REQUESTS_MAX, REQUEST_ID_LENGTH_MAX, isUint } from './limits.js';
-import { OpType, type DeleteDentryOp, type MetaOp, type OpResult, type TxLockInfo } from './ops.js';
+import { OpType, type CreateInodeOp, type DeleteDentryOp, type MetaOp, type OpResult, type TxLockInfo } from './ops.js';
 import { Partition, type PartitionInfo } from './partition.js';
 import { checkTxStatus, commitRename, prewriteRename, resolveTxLock, type TxStatusReport } from './partition-tx.js';
 import { renameLocal } from './rename-local.js';
 import {
   FileType,
+  Inode,
   attrOf,
   dentryViewOf,
   viewOf,
@@ -150,7 +151,7 @@ export class CopysetStateMachine {
       case OpType.CreateRootInode:
         return p.createRootInode(op);
       case OpType.CreateInode:
-        return p.createInode(op);
+        return op.dentryName === undefined ? p.createInode(op) : this.createInodeLinked(p, op, op.dentryName);
       case OpType.UpdateInode:
         return p.updateInode(op);
       case OpType.DeleteInode:
@@ -214,6 +215,34 @@ export class CopysetStateMachine {
     const list = this.byFs.get(p.fsId)!.filter((x) => x !== p);
     if (list.length === 0) this.byFs.delete(p.fsId);
     else this.byFs.set(p.fsId, list);
+  }
+
+  /**
+   * CreateInode with a name: the inode and its dentry in one apply, so a
+   * create costs one Raft commit instead of two. The parent's entries must
+   * live in a partition of this copyset. Everything is checked before
+   * anything changes: a refusal creates no inode (no orphan to collect).
+   */
+  private createInodeLinked(p: Partition, op: CreateInodeOp, name: string): OpResult {
+    const home = this.partitionOf(p.fsId, op.parent);
+    if (home === undefined || op.parent === 0) return status(MetaStatusCode.PARTITION_NOT_FOUND);
+    const checked = home.checkCreateDentry(op.parent, name, op.fileType, op.time);
+    if (!(checked instanceof Inode)) return checked;
+    const created = p.createInode(op);
+    if (created.status !== MetaStatusCode.OK) return created;
+    assert(created.inode !== undefined, 'a created inode is answered');
+    const linked = home.createDentry({
+      type: OpType.CreateDentry,
+      fsId: op.fsId,
+      partitionId: home.partitionId,
+      parentId: op.parent,
+      name,
+      inodeId: created.inode.inodeId,
+      fileType: op.fileType,
+      time: op.time,
+    });
+    assert(linked.status === MetaStatusCode.OK, 'a checked dentry is created');
+    return created;
   }
 
   private deleteDentry(p: Partition, op: DeleteDentryOp): OpResult {

@@ -71,6 +71,11 @@ export interface CreateInodeOp extends Routed {
   readonly parent: InodeId;
   readonly time: Timespec;
   readonly xattrs?: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Also create the dentry (parent, dentryName) → the new inode in the same
+   * apply (CopysetStateMachine.createInodeLinked). Absent = inode only.
+   */
+  readonly dentryName?: string;
 }
 
 export enum XattrSetMode {

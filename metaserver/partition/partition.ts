@@ -391,20 +391,26 @@ export class Partition {
   }
 
   createDentry(op: CreateDentryOp): OpResult {
-    const nameStatus = checkName(op.name);
-    if (nameStatus !== MetaStatusCode.OK) return status(nameStatus);
-    if (!isUint(op.inodeId) || op.inodeId === 0 || !isFileType(op.fileType) || !isTimespec(op.time)) {
-      return status(MetaStatusCode.PARAM_ERROR);
-    }
-    const parent = this.parentDir(op.parentId);
-    if (typeof parent === 'number') return status(parent);
-    const lock = this.tx.lockOn(op.parentId, op.name) ?? this.tx.dirLock(op.parentId);
-    if (lock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock };
-    const existing = this.getDentry(op.parentId, op.name);
-    if (existing !== undefined) return { status: MetaStatusCode.EXIST, dentry: dentryViewOf(this.fsId, existing) };
+    if (!isUint(op.inodeId) || op.inodeId === 0) return status(MetaStatusCode.PARAM_ERROR);
+    const checked = this.checkCreateDentry(op.parentId, op.name, op.fileType, op.time);
+    if (!(checked instanceof Inode)) return checked;
     this.putDentry(new Dentry(op.parentId, op.name, op.inodeId, op.fileType, 0));
-    this.touchParent(parent, op.fileType === FileType.Directory ? 1 : 0, op.time);
+    this.touchParent(checked, op.fileType === FileType.Directory ? 1 : 0, op.time);
     return OK;
+  }
+
+  /** The checks of createDentry, changing nothing: the parent directory, or the refusal. */
+  checkCreateDentry(parentId: InodeId, name: string, fileType: FileType, time: Timespec): Inode | OpResult {
+    const nameStatus = checkName(name);
+    if (nameStatus !== MetaStatusCode.OK) return status(nameStatus);
+    if (!isFileType(fileType) || !isTimespec(time)) return status(MetaStatusCode.PARAM_ERROR);
+    const parent = this.parentDir(parentId);
+    if (typeof parent === 'number') return status(parent);
+    const lock = this.tx.lockOn(parentId, name) ?? this.tx.dirLock(parentId);
+    if (lock !== undefined) return { status: MetaStatusCode.TX_LOCKED, lock };
+    const existing = this.getDentry(parentId, name);
+    if (existing !== undefined) return { status: MetaStatusCode.EXIST, dentry: dentryViewOf(this.fsId, existing) };
+    return parent;
   }
 
   /**

@@ -164,6 +164,8 @@ export interface BatchGetXAttrResponse extends AppliedReply {
 }
 
 export interface CreateInodeRequest extends RequestHeader {
+  /** Also link the new inode under `parent` with this name, in the same entry ('' = no). */
+  dentryName: string;
   type: FsFileType;
   mode: number;
   uid: number;

@@ -1,12 +1,16 @@
 /**
- * MetaClient.lookup against a real MDS and three metaservers: GetDentry
- * carries the child's attributes when the inode lives in the same copyset
- * (one copyset here, so always), equal to what GetInode answers; a missing
- * name is null; getDentry answers the bare dentry as before.
+ * MetaClient.lookup and createLinked against a real MDS and three
+ * metaservers: GetDentry carries the child's attributes when the inode lives
+ * in the same copyset (one copyset here, so always), equal to what GetInode
+ * answers; a missing name is null; getDentry answers the bare dentry as
+ * before. createLinked makes inode and name in one change; a taken name is
+ * EXIST (that no inode is made is checked in metaserver-create-linked).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SeededRandom } from '../../src/common/random.js';
+import { MetaError } from '../../src/common/errors.js';
+import { MetaStatusCode } from '../../src/common/meta-status.js';
 import { MetaClient } from '../../client/meta/index.js';
 import { FileType, ROOT_INODE_ID, type Timespec } from '../../client/vfs/meta-api.js';
 import { startMetaCluster, type MetaCluster } from './meta-client-cluster.js';
@@ -43,4 +47,20 @@ test('lookup hands over the attributes read with the dentry', { timeout: 60_000 
 
   assert.equal(await client.lookup(dir.inodeId, 'nope'), null);
   assert.deepEqual(await client.getDentry(dir.inodeId, 'f'), found.dentry);
+});
+
+test('createLinked: inode and name in one change; a taken name creates nothing', { timeout: 60_000 }, async () => {
+  const dir = await client.createInode({ type: FileType.Directory, mode: 0o40755, uid: 1, gid: 2, rdev: 0, symlink: '', parent: ROOT_INODE_ID, time: now() });
+  await client.createDentry({ parentInodeId: ROOT_INODE_ID, name: 'l', inodeId: dir.inodeId, type: FileType.Directory }, now());
+  const request = { type: FileType.File, mode: 0o100644, uid: 5, gid: 6, rdev: 0, symlink: '', parent: dir.inodeId, time: now() };
+  const made = await client.createLinked(request, 'x');
+  assert.ok(made !== null, 'one copyset: always possible');
+  const found = await client.lookup(dir.inodeId, 'x');
+  assert.equal(found?.dentry.inodeId, made.inodeId);
+  assert.deepEqual(found?.attr, made, 'the name names the inode as created');
+  assert.equal((await client.getInodeAttr(made.inodeId)).nlink, 1);
+
+  await assert.rejects(client.createLinked(request, 'x'), (e: unknown) => e instanceof MetaError && e.status === MetaStatusCode.EXIST);
+  const listed = await client.listDentry(dir.inodeId, '', 10);
+  assert.deepEqual(listed.map((d) => d.name), ['x']);
 });
