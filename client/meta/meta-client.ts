@@ -254,14 +254,25 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   }
 
   async deleteDentry(parent: InodeId, name: string, type: FileType, time: Timespec): Promise<void> {
+    await this.sendDeleteDentry(parent, name, type, time, false);
+  }
+
+  /** MetaApi.deleteDentryAndLink: true when the metaserver dropped the child's link in the same change. */
+  async deleteDentryAndLink(parent: InodeId, name: string, type: FileType, time: Timespec): Promise<boolean> {
+    return (await this.sendDeleteDentry(parent, name, type, time, true)) > 0;
+  }
+
+  /** DeleteDentry; answers the child's version when its link was dropped too (0 = not). */
+  private async sendDeleteDentry(parent: InodeId, name: string, type: FileType, time: Timespec, unlinkChild: boolean): Promise<number> {
     const { reply } = await this.caller.callUnlocked(
       () => this.router.forInode(parent),
       'DeleteDentry',
-      { parentInodeId: parent, name, type: type as number as FsFileType, ...timeToWire(time) },
+      { parentInodeId: parent, name, type: type as number as FsFileType, ...timeToWire(time), unlinkChild },
       // The reply carries no lock: read it from the name.
       (_r, target) => this.lockOnName(target, parent, name),
     );
     checkOk('DeleteDentry', reply);
+    return reply.childVersion ?? 0;
   }
 
   async rename(request: RenameRequest): Promise<void> {

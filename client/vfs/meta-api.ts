@@ -105,6 +105,14 @@ export interface DentryOps {
    */
   deleteDentry(parent: InodeId, name: string, type: FileType, time: Timespec): Promise<void>;
   /**
+   * Optional: deleteDentry that also drops the child's link in the same
+   * change where it can (the child's inode in the same copyset): nlink −1
+   * (−2 for a directory), `parent` out of its parents, ctime = time. true =
+   * done; false = only the dentry went, the caller drops the link
+   * (updateInode) as after deleteDentry.
+   */
+  deleteDentryAndLink?(parent: InodeId, name: string, type: FileType, time: Timespec): Promise<boolean>;
+  /**
    * Atomically moves `src` to `dst` (one Raft entry inside a partition, the
    * rename transaction across partitions, DESIGN §7). Fails with:
    * NOT_FOUND if src is gone or no longer names `srcInodeId`; EXIST (or

@@ -13,7 +13,8 @@
  * - create/mkdir/symlink/mknod: inode first, then the dentry (or both in
  *   one change, MetaApi.createLinked, for everything but directories);
  * - link: nlink+1 first, then the dentry;
- * - unlink/rmdir: the dentry first, then nlink-1.
+ * - unlink/rmdir: the dentry first, then nlink-1 (or both in one change,
+ *   MetaApi.deleteDentryAndLink).
  *
  * Known races we accept, as CurveFS does: rmdir and rename-over-a-directory
  * check emptiness before the metadata change, so an entry created in that
@@ -532,8 +533,11 @@ export class Vfs {
       if (entries.length > 0) failWith(Errno.ENOTEMPTY);
     }
     const time = this.now();
+    let isLinkDropped = false;
     try {
-      await this.meta.deleteDentry(parent.inodeId, name, victim.type, time);
+      // One change where the metaserver holds both (the link count follows the name), else two.
+      if (this.meta.deleteDentryAndLink !== undefined) isLinkDropped = await this.meta.deleteDentryAndLink(parent.inodeId, name, victim.type, time);
+      else await this.meta.deleteDentry(parent.inodeId, name, victim.type, time);
     } catch (error) {
       this.cache.dropAttr(parent.inodeId);
       throw error;
@@ -542,7 +546,8 @@ export class Vfs {
     }
     this.parentChanged(parent.inodeId, time, isDirectory ? -1 : 0);
     this.cache.setNegative(parent.inodeId, name);
-    await this.update(victim.inodeId, { nlinkDelta: isDirectory ? -2 : -1, removeParents: [parent.inodeId], ctime: time });
+    if (isLinkDropped) this.cache.dropAttr(victim.inodeId);
+    else await this.update(victim.inodeId, { nlinkDelta: isDirectory ? -2 : -1, removeParents: [parent.inodeId], ctime: time });
   }
 
   unlink(caller: Caller, path: string): Promise<Result<void>> {

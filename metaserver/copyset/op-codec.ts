@@ -158,6 +158,7 @@ function opOf(type: OpType, request: unknown): MetaOp {
       return {
         type, ...base, parentId: r.parentInodeId, name: r.name, expectedInodeId: r.expectedInodeId,
         fileType: r.type as number as FileType | 0, time: timeOf(r.timeSec, r.timeNs),
+        ...(r.unlinkChild === true ? { unlinkChild: true } : {}),
       };
     }
     case OpType.Rename: {

@@ -258,6 +258,21 @@ export class CopysetStateMachine {
       if (owner !== undefined && owner.dirSize(checked.inodeId) > 0) return status(MetaStatusCode.NOT_EMPTY);
     }
     p.deleteDentry(checked, op.time);
+    if (op.unlinkChild === true) {
+      // unlink in one commit: the link count follows the name (a refusal leaves it to the client).
+      const owner = this.partitionOf(p.fsId, checked.inodeId);
+      const dropped = owner?.updateInode({
+        type: OpType.UpdateInode,
+        fsId: p.fsId,
+        partitionId: owner.partitionId,
+        inodeId: checked.inodeId,
+        expectedVersion: 0,
+        nlinkDelta: checked.type === FileType.Directory ? -2 : -1,
+        removeParents: [op.parentId],
+        ctime: op.time,
+      });
+      if (dropped?.status === MetaStatusCode.OK) return { status: MetaStatusCode.OK, version: dropped.version! };
+    }
     return status(MetaStatusCode.OK);
   }
 

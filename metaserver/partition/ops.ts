@@ -134,6 +134,12 @@ export interface DeleteDentryOp extends Routed {
   /** Directory = rmdir (NOT_DIR if not a directory), another type = unlink (IS_DIR on a directory), 0 = either. */
   readonly fileType: FileType | 0;
   readonly time: Timespec;
+  /**
+   * Also drop the child's link when this copyset holds its inode (nlink −1,
+   * −2 for a directory; the parent leaves its parents; ctime = time). The
+   * result's `version` is then the child's new version; absent when not done.
+   */
+  readonly unlinkChild?: boolean;
 }
 
 /**

@@ -100,7 +100,7 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
         existing: r.dentry === undefined ? null : dentryToWire(r.dentry),
         lock: r.lock === undefined ? null : lockToWire(r.lock),
       })),
-    DeleteDentry: (req) => change(OpType.DeleteDentry, req, lockReply),
+    DeleteDentry: (req) => change(OpType.DeleteDentry, req, (r) => ({ ...lockReply(r), childVersion: r.version ?? 0 })),
     Rename: (req) =>
       change(OpType.Rename, req, (r) => ({ replacedInodeId: r.replacedInodeId ?? 0, lock: r.lock === undefined ? null : lockToWire(r.lock) })),
 

@@ -136,9 +136,13 @@ export interface DeleteDentryRequest extends RequestHeader {
   timeSec: number;
   timeNs: number;
   expectedInodeId: number;
+  /** Also drop the child's link in the same apply when the copyset holds it. */
+  unlinkChild: boolean;
 }
 export interface DeleteDentryResponse extends AppliedReply {
   lock: TxLock | null;
+  /** unlinkChild: the child's version after its link was dropped (0 = not done here). */
+  childVersion: number;
 }
 
 export interface GetInodeRequest extends RequestHeader {

@@ -5,6 +5,7 @@
  * answers; a missing name is null; getDentry answers the bare dentry as
  * before. createLinked makes inode and name in one change; a taken name is
  * EXIST (that no inode is made is checked in metaserver-create-linked).
+ * deleteDentryAndLink drops the name and the link in one change.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -63,4 +64,16 @@ test('createLinked: inode and name in one change; a taken name creates nothing',
   await assert.rejects(client.createLinked(request, 'x'), (e: unknown) => e instanceof MetaError && e.status === MetaStatusCode.EXIST);
   const listed = await client.listDentry(dir.inodeId, '', 10);
   assert.deepEqual(listed.map((d) => d.name), ['x']);
+});
+
+test('deleteDentryAndLink: the name and the link in one change', { timeout: 60_000 }, async () => {
+  const request = { type: FileType.File, mode: 0o100644, uid: 5, gid: 6, rdev: 0, symlink: '', parent: ROOT_INODE_ID, time: now() };
+  const made = await client.createLinked(request, 'gone');
+  assert.ok(made !== null);
+  assert.equal(await client.deleteDentryAndLink(ROOT_INODE_ID, 'gone', FileType.File, now()), true, 'one copyset: done in the same change');
+  assert.equal(await client.lookup(ROOT_INODE_ID, 'gone'), null);
+  const after = await client.getInodeAttr(made.inodeId);
+  assert.equal(after.nlink, 0);
+  assert.deepEqual(after.parents, []);
+  await assert.rejects(client.deleteDentryAndLink(ROOT_INODE_ID, 'gone', FileType.File, now()), (e: unknown) => e instanceof MetaError && e.status === MetaStatusCode.NOT_FOUND);
 });
