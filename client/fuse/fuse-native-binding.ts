@@ -11,8 +11,7 @@
  * What behaves as in fuse-native: the handler table, the opcode numbers, the
  * signalling back to the FUSE thread on the next tick, the reply shapes
  * (negative errno; read/write answer their count as the first argument;
- * stats as 18 uint32s: mode, uid, gid, size lo/hi, dev, nlink, ino, rdev,
- * blksize, blocks lo/hi, atime/mtime/ctime ms lo/hi; statfs as 11 uint32s),
+ * statfs as 11 uint32s),
  * the "-o a,b,c" mount option string (fsname passed through unescaped, which
  * fuse-options.ts relies on), and unmounting with `fusermount -uz`.
  *
@@ -23,6 +22,13 @@
  * - opendir gets the real open flags (fuse-native handed it info->fh);
  * - getxattr/listxattr answer ERANGE when the kernel's buffer is too small
  *   (fuse-native copied a truncated value and reported the full length);
+ * - times keep their nanoseconds (native patch 4): a stat is 21 uint32s
+ *   (mode, uid, gid, size lo/hi, dev, nlink, ino, rdev, blksize, blocks
+ *   lo/hi, then atime, mtime, ctime each as seconds lo/hi and nanoseconds;
+ *   fuse-native sent 18 with milliseconds), and utimens is called as
+ *   `utimens(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec)` where a
+ *   nanoseconds value may be UTIME_NOW or UTIME_OMIT (fuse-native passed
+ *   the access time twice in ms, "now" and "omit" alike as 1073 ms);
  * - trimmed: the per-op timeouts (we never time out: a flush to a slow store
  *   may take long), macOS options, `mkdir`/`force` (fuse-mount.ts checks and
  *   clears the mount point itself), nanoresource, and the errno table.
@@ -52,6 +58,16 @@ export interface FuseRequestContext {
 export type FuseOperation = (context: FuseRequestContext, ...args: any[]) => void;
 export type FuseOperations = Record<string, FuseOperation>;
 
+/** A time as struct timespec carries it. */
+export interface FuseTime {
+  readonly sec: number;
+  readonly nsec: number;
+}
+
+/** utimensat's special tv_nsec values (Linux <sys/stat.h>); checked against the addon's when it loads. */
+export const UTIME_NOW = (1 << 30) - 1;
+export const UTIME_OMIT = (1 << 30) - 2;
+
 export interface FuseStat {
   mode: number;
   uid: number;
@@ -63,10 +79,9 @@ export interface FuseStat {
   rdev: number;
   blksize: number;
   blocks: number;
-  /** Milliseconds since the epoch (the binding carries times in ms). */
-  atime: number;
-  mtime: number;
-  ctime: number;
+  atime: FuseTime;
+  mtime: FuseTime;
+  ctime: FuseTime;
 }
 
 export interface FuseMountOptionsNative {
@@ -89,8 +104,17 @@ function uint64(low: number, high: number): number {
   return low + high * UINT32;
 }
 
+/** uint32s per stat: 12 for the fields before the times, 3 per time. */
+export const STAT_UINT32S = 21;
+
+function setTime(ints: Uint32Array, index: number, time: FuseTime): void {
+  assert(Number.isInteger(time.nsec) && time.nsec >= 0 && time.nsec < 1e9, `nanoseconds ${time.nsec}`);
+  setUint64(ints, index, time.sec);
+  ints[index + 2] = time.nsec;
+}
+
 export function statArray(stat: FuseStat): Uint32Array {
-  const ints = new Uint32Array(18);
+  const ints = new Uint32Array(STAT_UINT32S);
   ints[0] = stat.mode;
   ints[1] = stat.uid;
   ints[2] = stat.gid;
@@ -101,9 +125,9 @@ export function statArray(stat: FuseStat): Uint32Array {
   ints[8] = stat.rdev;
   ints[9] = stat.blksize;
   setUint64(ints, 10, stat.blocks);
-  setUint64(ints, 12, stat.atime);
-  setUint64(ints, 14, stat.mtime);
-  setUint64(ints, 16, stat.ctime);
+  setTime(ints, 12, stat.atime);
+  setTime(ints, 15, stat.mtime);
+  setTime(ints, 18, stat.ctime);
   return ints;
 }
 
@@ -150,7 +174,12 @@ export function nativeAddonPath(): string {
 let binding: NativeBinding | null = null;
 
 function loadBinding(): NativeBinding {
-  if (binding === null) binding = createRequire(import.meta.url)(nativeAddonPath()) as NativeBinding;
+  if (binding === null) {
+    const loaded = createRequire(import.meta.url)(nativeAddonPath()) as NativeBinding;
+    // An addon built before native patch 4 would send ms times and 18-uint32 stats.
+    assert(loaded['utime_now'] === UTIME_NOW && loaded['utime_omit'] === UTIME_OMIT, 'the FUSE addon predates ns timestamps: run `npm run build:native`');
+    binding = loaded;
+  }
   return binding;
 }
 
@@ -187,7 +216,7 @@ const BRIDGES: ReadonlyMap<string, { defaults?: readonly unknown[]; bridge: Brid
   [
     'fgetattr',
     {
-      defaults: [new Uint32Array(18)],
+      defaults: [new Uint32Array(STAT_UINT32S)],
       bridge: (ops, c, signal, [p, fh]) =>
         ops['fgetattr']!(c, p, fh, (errno: number, stat?: FuseStat) => (errno !== 0 || stat === undefined ? signal(errno === 0 ? -Errno.EIO : errno) : signal(0, statArray(stat)))),
     },
@@ -195,7 +224,7 @@ const BRIDGES: ReadonlyMap<string, { defaults?: readonly unknown[]; bridge: Brid
   [
     'getattr',
     {
-      defaults: [new Uint32Array(18)],
+      defaults: [new Uint32Array(STAT_UINT32S)],
       bridge: (ops, c, signal, [p]) =>
         ops['getattr']!(c, p, (errno: number, stat?: FuseStat) => (errno !== 0 || stat === undefined ? signal(errno === 0 ? -Errno.EIO : errno) : signal(0, statArray(stat)))),
     },
@@ -216,7 +245,9 @@ const BRIDGES: ReadonlyMap<string, { defaults?: readonly unknown[]; bridge: Brid
   [
     'utimens',
     {
-      bridge: (ops, c, signal, [p, aLow, aHigh, mLow, mHigh]) => ops['utimens']!(c, p, uint64(aLow, aHigh), uint64(mLow, mHigh), (errno: number) => signal(errno)),
+      // Seconds, then nanoseconds (possibly UTIME_NOW / UTIME_OMIT), for atime and mtime.
+      bridge: (ops, c, signal, [p, aLow, aHigh, aNsec, mLow, mHigh, mNsec]) =>
+        ops['utimens']!(c, p, uint64(aLow, aHigh), aNsec, uint64(mLow, mHigh), mNsec, (errno: number) => signal(errno)),
     },
   ],
   ['readlink', { defaults: [''], bridge: (ops, c, signal, [p]) => ops['readlink']!(c, p, (errno: number, target?: string) => signal(errno, target)) }],

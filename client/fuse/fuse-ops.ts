@@ -4,7 +4,7 @@
  * - results: `{ok, value}` → cb(0, value); `{ok: false, errno}` → cb(-errno);
  *   read/write answer the byte count in the first argument (fuse-native's
  *   convention);
- * - stats: Timespec → milliseconds (fuse-native carries ms);
+ * - stats: Timespec as it is, nanoseconds included (our native patch 4);
  * - the caller: our binding (fuse-native-binding.ts, patched native part)
  *   hands every op the request's FUSE context {uid, gid, pid}; `callerOf`
  *   turns it into the Vfs caller (fuse-caller.ts adds supplementary groups
@@ -12,10 +12,10 @@
  *   that caller and gives new inodes its uid/gid (or the setgid parent's
  *   gid). The kernel checks too when `default_permissions` is on
  *   (fuse-options.ts explains why both).
- * - utimens: fuse-native 2.2.6 passes the access time twice (its C side
- *   copies atime into the mtime argument) at millisecond precision, and
- *   UTIME_NOW/UTIME_OMIT arrive as 1073 ms (tv_sec 0, tv_nsec ~2^30). So a
- *   1073 means "now" for both, anything else sets both times to it.
+ * - utimens: each time arrives as (sec, nsec) with utimensat's UTIME_NOW
+ *   and UTIME_OMIT kept in nsec (native patch 4; libfuse sends OMIT for
+ *   the time `touch -a`/`touch -m` leaves); they become the Vfs's
+ *   now / omit / set, and the Vfs judges who may do which.
  * - create: fuse-native hands no open flags to create; the kernel calls it
  *   only after a negative lookup, so it is treated as O_CREAT|O_EXCL|O_RDWR
  *   (a name created by another client meanwhile gives EEXIST rather than a
@@ -25,22 +25,14 @@ import { Errno } from '../../src/common/errno.js';
 import type { Result } from '../../src/common/errors.js';
 import type { Logger } from '../../src/common/log.js';
 import type { Caller } from '../vfs/posix-permission.js';
-import { TIME_NOW, type TimeSetting } from '../vfs/posix-time.js';
+import { TIME_NOW, TIME_OMIT, type TimeSetting } from '../vfs/posix-time.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { OpenFlags, type VfsStat } from '../vfs/vfs-types.js';
-import type { Timespec } from '../vfs/meta-api.js';
 import { statfsFigures } from './fuse-options.js';
-import type { FuseOperations, FuseRequestContext, FuseStat } from './fuse-native-binding.js';
-
-/** What fuse-native delivers for UTIME_NOW and UTIME_OMIT alike (see the module comment). */
-export const FUSE_NATIVE_UTIME_SPECIAL_MS = 1073;
+import { UTIME_NOW, UTIME_OMIT, type FuseOperations, type FuseRequestContext, type FuseStat } from './fuse-native-binding.js';
 
 type Done = (...args: unknown[]) => void;
 /** The ops' arguments arrive untyped from the binding; `s`/`n` below name what each is. */
-
-function ms(t: Timespec): number {
-  return t.sec * 1000 + Math.floor(t.nsec / 1e6);
-}
 
 export function toFuseStat(stat: VfsStat): FuseStat {
   return {
@@ -54,17 +46,18 @@ export function toFuseStat(stat: VfsStat): FuseStat {
     rdev: stat.rdev,
     blksize: stat.blksize,
     blocks: stat.blocks,
-    atime: ms(stat.atime),
-    mtime: ms(stat.mtime),
-    ctime: ms(stat.ctime),
+    atime: stat.atime,
+    mtime: stat.mtime,
+    ctime: stat.ctime,
   };
 }
 
-/** The single utimens value fuse-native gives us, as a time setting. */
-export function utimensSetting(valueMs: number): TimeSetting {
-  if (Math.floor(valueMs) === FUSE_NATIVE_UTIME_SPECIAL_MS) return TIME_NOW;
-  const sec = Math.floor(valueMs / 1000);
-  return { kind: 'set', time: { sec, nsec: Math.round((valueMs - sec * 1000) * 1e6) } };
+/** One utimens time (tv_sec, tv_nsec) as a time setting; undefined when tv_nsec is out of range (EINVAL). */
+export function utimensSetting(sec: number, nsec: number): TimeSetting | undefined {
+  if (nsec === UTIME_NOW) return TIME_NOW;
+  if (nsec === UTIME_OMIT) return TIME_OMIT;
+  if (!Number.isSafeInteger(sec) || sec < 0 || !Number.isInteger(nsec) || nsec < 0 || nsec >= 1e9) return undefined;
+  return { kind: 'set', time: { sec, nsec } };
 }
 
 /** The process's own credentials (for `FuseMountOptions.caller`: every request as this process). */
@@ -141,9 +134,11 @@ export function fuseOps(vfs: Vfs, callerOf: (context: FuseRequestContext) => Cal
     },
     truncate: (ctx, path, size, cb) => reply('truncate', cb, vfs.truncate(callerOf(ctx), s(path), n(size))),
     ftruncate: (ctx, _path, fh, size, cb) => reply('ftruncate', cb, vfs.ftruncate(callerOf(ctx), n(fh), n(size))),
-    utimens: (ctx, path, atime, _mtimeIsAtimeAgain, cb) => {
-      const setting = utimensSetting(n(atime));
-      reply('utimens', cb, vfs.utimens(callerOf(ctx), s(path), setting, setting));
+    utimens: (ctx, path, atimeSec, atimeNsec, mtimeSec, mtimeNsec, cb) => {
+      const atime = utimensSetting(n(atimeSec), n(atimeNsec));
+      const mtime = utimensSetting(n(mtimeSec), n(mtimeNsec));
+      if (atime === undefined || mtime === undefined) return (cb as Done)(-Errno.EINVAL);
+      reply('utimens', cb, vfs.utimens(callerOf(ctx), s(path), atime, mtime));
     },
     open: (ctx, path, flags, cb) => reply('open', cb, vfs.open(callerOf(ctx), s(path), n(flags)), (fh) => [fh]),
     create: (ctx, path, mode, cb) =>

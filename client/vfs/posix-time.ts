@@ -42,6 +42,20 @@ export type TimeSetting = { readonly kind: 'now' } | { readonly kind: 'omit' } |
 export const TIME_NOW: TimeSetting = { kind: 'now' };
 export const TIME_OMIT: TimeSetting = { kind: 'omit' };
 
+/**
+ * What utimensat asks of its caller (POSIX, and Linux setattr_prepare):
+ * both times "now" (or times NULL, as touch does) needs ownership or write
+ * permission; both "omit" changes nothing and needs nothing; any other mix,
+ * even "now" with "omit" (touch -a, touch -m), needs ownership.
+ */
+export type TimesPermission = 'none' | 'owner-or-write' | 'owner';
+
+export function utimensPermission(atime: TimeSetting, mtime: TimeSetting): TimesPermission {
+  if (atime.kind === 'omit' && mtime.kind === 'omit') return 'none';
+  if (atime.kind === 'now' && mtime.kind === 'now') return 'owner-or-write';
+  return 'owner';
+}
+
 /** The time to store for a setting, or undefined to leave it. */
 export function resolveTimeSetting(setting: TimeSetting, now: Timespec): Timespec | undefined {
   switch (setting.kind) {

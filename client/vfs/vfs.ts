@@ -47,7 +47,7 @@ import {
   type Caller,
 } from './posix-permission.js';
 import { checkXattrAccess } from './posix-xattr.js';
-import { resolveTimeSetting, shouldUpdateAtime, timespecFromMs, type TimeSetting } from './posix-time.js';
+import { resolveTimeSetting, shouldUpdateAtime, timespecFromMs, utimensPermission, type TimeSetting } from './posix-time.js';
 import { check, failWith, VfsFailure } from './vfs-failure.js';
 import {
   OpenFlags,
@@ -309,8 +309,10 @@ export class Vfs {
   utimens(caller: Caller, path: string, atime: TimeSetting, mtime: TimeSetting): Promise<Result<void>> {
     return this.run('utimens', async () => {
       const attr = await this.resolve(caller, path);
-      const isOnlyNow = atime.kind !== 'set' && mtime.kind !== 'set';
-      check(checkSetTimes(attr, caller, isOnlyNow));
+      const needs = utimensPermission(atime, mtime);
+      // Both omitted: nothing changes, not even ctime (as Linux utimensat).
+      if (needs === 'none') return;
+      check(checkSetTimes(attr, caller, needs === 'owner-or-write'));
       const now = this.now();
       const newAtime = resolveTimeSetting(atime, now);
       const newMtime = resolveTimeSetting(mtime, now);

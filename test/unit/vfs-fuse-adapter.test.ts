@@ -11,8 +11,8 @@ import path from 'node:path';
 import { ManualClock } from '../../src/common/clock.js';
 import { CurveError } from '../../src/common/errors.js';
 import { FUSE_MOUNT_DEFAULTS, fuseNativeOptions, statfsFigures } from '../../client/fuse/fuse-options.js';
-import { FUSE_NATIVE_UTIME_SPECIAL_MS, fuseOps, toFuseStat, utimensSetting } from '../../client/fuse/fuse-ops.js';
-import { statArray, type FuseRequestContext } from '../../client/fuse/fuse-native-binding.js';
+import { fuseOps, toFuseStat, utimensSetting } from '../../client/fuse/fuse-ops.js';
+import { STAT_UINT32S, statArray, UTIME_NOW, UTIME_OMIT, type FuseRequestContext } from '../../client/fuse/fuse-native-binding.js';
 import { CallerGroups } from '../../client/fuse/fuse-caller.js';
 import { mountFuse } from '../../client/fuse/fuse-mount.js';
 import { Vfs } from '../../client/vfs/vfs.js';
@@ -54,24 +54,54 @@ test('statfs figures fit uint32 by growing the fragment size', () => {
   assert.ok(huge['bavail']! <= huge['blocks']!);
 });
 
-test('utimens: the UTIME_NOW/OMIT encoding means now; other values set ms-precise times', () => {
-  assert.deepEqual(utimensSetting(FUSE_NATIVE_UTIME_SPECIAL_MS), { kind: 'now' });
-  assert.deepEqual(utimensSetting(1_000_000_123), { kind: 'set', time: { sec: 1_000_000, nsec: 123_000_000 } });
-  assert.deepEqual(utimensSetting(0), { kind: 'set', time: { sec: 0, nsec: 0 } });
+test('utimens: UTIME_NOW / UTIME_OMIT in tv_nsec mean now / omit; other values set exact ns', () => {
+  assert.equal(UTIME_NOW, 0x3fffffff);
+  assert.equal(UTIME_OMIT, 0x3ffffffe);
+  assert.deepEqual(utimensSetting(0, UTIME_NOW), { kind: 'now' });
+  assert.deepEqual(utimensSetting(0, UTIME_OMIT), { kind: 'omit' });
+  assert.deepEqual(utimensSetting(1_234_567_890, 123_456_789), { kind: 'set', time: { sec: 1_234_567_890, nsec: 123_456_789 } });
+  assert.deepEqual(utimensSetting(2 ** 33, 999_999_999), { kind: 'set', time: { sec: 2 ** 33, nsec: 999_999_999 } }, 'past 2106');
+  assert.deepEqual(utimensSetting(0, 0), { kind: 'set', time: { sec: 0, nsec: 0 } });
+  assert.equal(utimensSetting(1, 1_000_000_000), undefined, 'nsec out of range');
 });
 
-test('stats translate to fuse-native milliseconds and its uint32 array layout', () => {
+test('stats keep nanoseconds in the 21-uint32 layout (seconds lo/hi, nanoseconds per time)', () => {
   const stat = toFuseStat({
     ino: 7, mode: 0o100644, nlink: 2, uid: 1, gid: 2, rdev: 0, size: 2 ** 33 + 5, blksize: 4096, blocks: 3,
-    atime: { sec: 10, nsec: 999_999_999 }, mtime: { sec: 20, nsec: 0 }, ctime: { sec: 30, nsec: 1_000_000 },
+    atime: { sec: 10, nsec: 999_999_999 }, mtime: { sec: 2 ** 32 + 20, nsec: 0 }, ctime: { sec: 30, nsec: 1 },
   });
-  assert.equal(stat.atime, 10_999);
-  assert.equal(stat.ctime, 30_001);
+  assert.deepEqual(stat.atime, { sec: 10, nsec: 999_999_999 });
   const ints = statArray(stat);
+  assert.equal(ints.length, STAT_UINT32S);
   assert.equal(ints[0], 0o100644);
   assert.equal(ints[3]! + ints[4]! * 2 ** 32, 2 ** 33 + 5);
   assert.equal(ints[7], 7);
-  assert.equal(ints[14]! + ints[15]! * 2 ** 32, 20_000);
+  assert.deepEqual([...ints.subarray(12)], [10, 0, 999_999_999, 20, 1, 0, 30, 0, 1]);
+  assert.throws(() => statArray({ ...stat, ctime: { sec: 1, nsec: 1e9 } }));
+});
+
+test('utimens through the ops: each time on its own, now / omit / exact ns; a bad tv_nsec is EINVAL', async () => {
+  const vfs = memoryVfs();
+  const ops = fuseOps(vfs, () => ROOT_CALLER);
+  const call = (name: string, ...args: unknown[]): Promise<unknown[]> =>
+    new Promise((resolve) => ops[name]!(ROOT_CONTEXT, ...args, (...reply: unknown[]) => resolve(reply)));
+  const [, fh] = await call('create', '/f', 0o644);
+  assert.deepEqual(await call('release', '/f', fh), [0]);
+  const stat = async () => (await call('getattr', '/f'))[1] as { atime: unknown; mtime: unknown; ctime: unknown };
+  const created = await stat();
+  assert.deepEqual(await call('utimens', '/f', 1_234_567_890, 123_456_789, 0, UTIME_OMIT), [0]);
+  let now = await stat();
+  assert.deepEqual(now.atime, { sec: 1_234_567_890, nsec: 123_456_789 });
+  assert.deepEqual(now.mtime, created.mtime, 'mtime omitted');
+  assert.deepEqual(await call('utimens', '/f', 0, UTIME_OMIT, 42, 7), [0]);
+  now = await stat();
+  assert.deepEqual(now.atime, { sec: 1_234_567_890, nsec: 123_456_789 }, 'atime omitted');
+  assert.deepEqual(now.mtime, { sec: 42, nsec: 7 });
+  assert.deepEqual(await call('utimens', '/f', 0, UTIME_NOW, 0, UTIME_OMIT), [0]);
+  now = await stat();
+  assert.deepEqual(now.atime, created.ctime, 'now is the wall clock (manual here, so the creation time)');
+  assert.deepEqual(now.mtime, { sec: 42, nsec: 7 });
+  assert.deepEqual(await call('utimens', '/f', 1, 1_000_000_000, 0, UTIME_OMIT), [-22]);
 });
 
 test('fuse ops answer negative errnos and values in fuse-native shapes', async () => {

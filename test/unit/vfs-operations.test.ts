@@ -305,6 +305,13 @@ test('timestamps: write moves mtime and ctime, chmod only ctime, utimens now/omi
   value(await vfs.chmod(ROOT_CALLER, '/t', 0o666));
   value(await vfs.utimens(alice, '/t', { kind: 'now' }, { kind: 'now' }));
   assert.equal(errnoOf(await vfs.utimens(alice, '/t', { kind: 'set', time: { sec: 1, nsec: 0 } }, { kind: 'now' })), Errno.EPERM);
+  // now with omit (touch -a / -m) is not "both now": ownership, as Linux and POSIX
+  assert.equal(errnoOf(await vfs.utimens(alice, '/t', { kind: 'now' }, { kind: 'omit' })), Errno.EPERM);
+  // both omitted: success and nothing changes, not even ctime
+  const before = await stat(vfs, '/t');
+  wall.advance(1_000);
+  value(await vfs.utimens(alice, '/t', { kind: 'omit' }, { kind: 'omit' }));
+  assert.deepEqual(await stat(vfs, '/t'), before);
 });
 
 test('read updates atime once per open under relatime', async () => {

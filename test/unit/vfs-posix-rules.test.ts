@@ -23,7 +23,7 @@ import {
 } from '../../client/vfs/posix-permission.js';
 import { applyUmask, checkMknodType, fileTypeOfMode, modeWithType, newInodeOwnership } from '../../client/vfs/posix-mode.js';
 import { checkName, splitParent, splitPath } from '../../client/vfs/posix-name.js';
-import { compareTimespec, resolveTimeSetting, shouldUpdateAtime, timespecFromMs, timespecToMs } from '../../client/vfs/posix-time.js';
+import { compareTimespec, resolveTimeSetting, shouldUpdateAtime, timespecFromMs, timespecToMs, utimensPermission, TIME_NOW, TIME_OMIT } from '../../client/vfs/posix-time.js';
 
 const alice: Caller = { uid: 1000, gid: 1000, groups: [1000, 50] };
 const bob: Caller = { uid: 1001, gid: 1001, groups: [] };
@@ -99,6 +99,17 @@ test('utimens: explicit times need ownership, "now" also write permission', () =
   assert.equal(checkSetTimes(file(0o644), bob, true), Errno.EACCES);
   assert.equal(checkSetTimes(file(0o000), alice, false), 0, 'owner');
   assert.equal(checkSetTimes(file(0o000, 5, 5), ROOT_CALLER, false), 0);
+});
+
+test('utimens: which pairs of now/omit/set need what (both now: write or owner; both omit: nothing; else owner)', () => {
+  const set = { kind: 'set' as const, time: { sec: 1, nsec: 2 } };
+  assert.equal(utimensPermission(TIME_NOW, TIME_NOW), 'owner-or-write', 'touch, utimensat(NULL)');
+  assert.equal(utimensPermission(TIME_OMIT, TIME_OMIT), 'none');
+  assert.equal(utimensPermission(TIME_NOW, TIME_OMIT), 'owner', 'touch -a');
+  assert.equal(utimensPermission(TIME_OMIT, TIME_NOW), 'owner', 'touch -m');
+  assert.equal(utimensPermission(set, TIME_NOW), 'owner');
+  assert.equal(utimensPermission(TIME_OMIT, set), 'owner');
+  assert.equal(utimensPermission(set, set), 'owner');
 });
 
 test('write by a non-root caller strips suid and executable sgid', () => {

@@ -19,6 +19,20 @@
  *     napi-macros 2.2.2, MIT, same author) instead of from node_modules.
  *  3. Built against the system libfuse 2 (Debian libfuse-dev, pkg-config
  *     "fuse") by binding.gyp here, not against fuse-shared-library's copy.
+ *  4. Timestamps at full precision, with "now" and "omit" kept apart.
+ *     fuse-native turned each struct timespec into milliseconds: stats lost
+ *     their nanoseconds, and utimens passed the access time twice, with
+ *     UTIME_NOW and UTIME_OMIT both arriving as 1073 ms. Now:
+ *     - utimens hands JS, for atime then mtime, three uint32s each:
+ *       seconds low, seconds high, nanoseconds, where the nanoseconds may be
+ *       UTIME_NOW or UTIME_OMIT (exported as utime_now / utime_omit);
+ *     - a stat (getattr, fgetattr, readdir) is 21 uint32s: the 12 as
+ *       before, then atime, mtime, ctime as seconds low, seconds high,
+ *       nanoseconds (populate_stat);
+ *     - fuse_operations.flag_utime_omit_ok is set, so libfuse 2.9 calls
+ *       utimens with UTIME_OMIT for the time the kernel leaves alone
+ *       (touch -a, touch -m) and UTIME_NOW for "now"; without it libfuse
+ *       calls utimens only when both times are set, and never says "now".
  */
 
 #define FUSE_USE_VERSION 29
@@ -38,6 +52,7 @@
 #include <fuse_lowlevel.h>
 
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <pthread.h>
 
@@ -180,8 +195,8 @@ typedef struct {
   dev_t dev;
   uid_t uid;
   gid_t gid;
-  size_t atime;
-  size_t mtime;
+  struct timespec atime;
+  struct timespec mtime;
   int32_t res;
 
   // Extended attributes
@@ -240,16 +255,17 @@ static uint64_t uint32s_to_uint64 (uint32_t **ints) {
   return high * 4294967296 + low;
 }
 
+// A time as three uint32s: seconds low, seconds high, nanoseconds (CurveFS patch 4).
 static void uint32s_to_timespec (struct timespec* ts, uint32_t** ints) {
-  uint64_t ms = uint32s_to_uint64(ints);
-  ts->tv_sec = ms / 1000;
-  ts->tv_nsec = (ms % 1000) * 1000000;
+  ts->tv_sec = (time_t) uint32s_to_uint64(ints);
+  ts->tv_nsec = (long) *((*ints)++);
 }
 
-static uint64_t timespec_to_uint64 (const struct timespec* ts) {
-  uint64_t ms = (ts->tv_sec * 1000) + (ts->tv_nsec / 1000000);
-  return ms;
-}
+// The inverse, into a callback's argv. Seconds before 1970 are not kept
+// (stored times are unsigned); tv_nsec passes through, UTIME_NOW/OMIT included.
+#define FUSE_TIMESPEC_TO_INTS_ARGV(ts, pos)\
+  FUSE_UINT64_TO_INTS_ARGV((uint64_t) ((ts).tv_sec < 0 ? 0 : (ts).tv_sec), pos)\
+  napi_create_uint32(env, (uint32_t) (ts).tv_nsec, &(argv[pos + 2]));
 
 static void populate_stat (uint32_t *ints, struct stat* stat) {
   stat->st_mode = *ints++;
@@ -383,14 +399,14 @@ FUSE_METHOD(create, 2, 1, (const char *path, mode_t mode, struct fuse_file_info 
   }
 })
 
-FUSE_METHOD_VOID(utimens, 5, 0, (const char *path, const struct timespec tv[2]), {
+FUSE_METHOD_VOID(utimens, 7, 0, (const char *path, const struct timespec tv[2]), {
   l->path = path;
-  l->atime = timespec_to_uint64(&tv[0]);
-  l->mtime = timespec_to_uint64(&tv[1]);
+  l->atime = tv[0];
+  l->mtime = tv[1];
 }, {
   napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));
-  FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)
-  FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)
+  FUSE_TIMESPEC_TO_INTS_ARGV(l->atime, 3)
+  FUSE_TIMESPEC_TO_INTS_ARGV(l->mtime, 6)
 })
 
 FUSE_METHOD_VOID(release, 2, 0, (const char *path, struct fuse_file_info *info), {
@@ -894,6 +910,8 @@ NAPI_METHOD(fuse_native_mount) {
   if (implemented[op_mkdir]) ops.mkdir = fuse_native_mkdir;
   if (implemented[op_rmdir]) ops.rmdir = fuse_native_rmdir;
   if (implemented[op_init]) ops.init = fuse_native_init;
+  // utimens understands UTIME_NOW and UTIME_OMIT (CurveFS patch 4).
+  ops.flag_utime_omit_ok = 1;
 
   int _argc = (strcmp(mntopts, "-o") <= 0) ? 1 : 2;
   char *_argv[] = {
@@ -1035,4 +1053,10 @@ NAPI_INIT() {
   NAPI_EXPORT_UINT32(op_symlink)
   NAPI_EXPORT_UINT32(op_mkdir)
   NAPI_EXPORT_UINT32(op_rmdir)
+
+  // The special tv_nsec values utimens may pass (CurveFS patch 4).
+  uint32_t utime_now = UTIME_NOW;
+  uint32_t utime_omit = UTIME_OMIT;
+  NAPI_EXPORT_UINT32(utime_now)
+  NAPI_EXPORT_UINT32(utime_omit)
 }
