@@ -3,7 +3,8 @@
  * minute): the MetaClient against an embedded MDS and three metaserver
  * processes on loopback (Raft, fsync'd WALs). Closed-loop callers (1 and 32)
  * run each operation for a fixed count and report ops/s and p99:
- *   create  createInode + createDentry (one file)
+ *   create  one file as the VFS makes it: createLinked (inode and name in one
+ *           Raft entry), or createInode + createDentry where that is not possible
  *   lookup  getDentry of an existing name
  *   getattr getInodeAttr of an existing inode
  *   list    a whole 10,000-entry directory (pages of 1,000)
@@ -137,8 +138,12 @@ async function main(): Promise<void> {
       const ids: number[] = new Array<number>(OPS);
       rows.push(
         await measure('create', callers, OPS, async (i) => {
-          const inode = await meta.createInode({ type: FileType.File, mode: 0o100644, uid: 0, gid: 0, rdev: 0, symlink: '', parent: dir, time: time() });
-          await meta.createDentry({ parentInodeId: dir, name: `f${i}`, inodeId: inode.inodeId, type: FileType.File }, time());
+          const request = { type: FileType.File, mode: 0o100644, uid: 0, gid: 0, rdev: 0, symlink: '', parent: dir, time: time() };
+          let inode = await meta.createLinked(request, `f${i}`);
+          if (inode === null) {
+            inode = await meta.createInode(request);
+            await meta.createDentry({ parentInodeId: dir, name: `f${i}`, inodeId: inode.inodeId, type: FileType.File }, time());
+          }
           ids[i] = inode.inodeId;
         }),
       );
