@@ -402,7 +402,7 @@ export class Vfs {
       const linked = await this.createLinked(parent.inodeId, name, request);
       if (linked !== null) {
         this.parentChanged(parent.inodeId, time, 0);
-        this.cache.setAttr(linked);
+        this.cacheCreated(linked);
         this.cache.setDentry(parent.inodeId, name, linked.inodeId, type);
         await whileLinking?.(linked);
         return linked;
@@ -428,10 +428,20 @@ export class Vfs {
       this.cache.dropDentry(parent.inodeId, name);
     }
     this.parentChanged(parent.inodeId, time, type === FileType.Directory ? 1 : 0);
-    this.cache.setAttr(attr);
+    this.cacheCreated(attr);
     this.cache.setDentry(parent.inodeId, name, attr.inodeId, type);
     await beside;
     return attr;
+  }
+
+  /**
+   * A new inode as created: its attributes, and no extended attributes (it
+   * was created with none), so the kernel's security.capability check on
+   * the first write is answered without an RPC.
+   */
+  private cacheCreated(attr: InodeAttr): void {
+    this.cache.setAttr(attr);
+    this.cache.setXattrs(attr.inodeId, { xattrs: new Map(), version: attr.version });
   }
 
   /** meta.createLinked (inode and name in one change); null = use the two calls. */

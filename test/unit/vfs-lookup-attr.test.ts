@@ -68,3 +68,18 @@ test('a walk with attributes from lookup makes no getInodeAttr and sees what the
   const missing = await vfs.getattr(ROOT_CALLER, '/d/nope');
   assert.ok(!missing.ok);
 });
+
+test('a file just created has no extended attributes to fetch (the kernel asks on the first write)', async () => {
+  const meta = new MemoryMeta();
+  const { vfs } = world(meta);
+  const fh = await vfs.create(ROOT_CALLER, '/f', 0o644, OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+  assert.ok(fh.ok);
+  const before = meta.callCount('getXattrs');
+  const capability = await vfs.getxattr(ROOT_CALLER, '/f', 'security.capability');
+  assert.ok(!capability.ok);
+  assert.equal(meta.callCount('getXattrs'), before, 'answered from the cache');
+  assert.ok((await vfs.setxattr(ROOT_CALLER, '/f', 'user.a', Buffer.from('1'), 0)).ok);
+  const value = await vfs.getxattr(ROOT_CALLER, '/f', 'user.a');
+  assert.ok(value.ok && value.value.toString() === '1', 'a change is seen');
+  assert.ok((await vfs.release(ROOT_CALLER, fh.value)).ok);
+});
