@@ -8,6 +8,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { webcrypto } from 'node:crypto';
 import {
@@ -142,8 +143,7 @@ export class S3ObjectStore implements ObjectStore {
           { abortSignal },
         );
         assert(reply.Body !== undefined, 'GetObject reply without a body');
-        const raw = await reply.Body.transformToByteArray();
-        const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+        const bytes = await collectBody(reply.Body, reply.ContentLength);
         if (range === undefined || bytes.length <= range.length) return bytes;
         // Some servers (s3rver for 'bytes=0-0') answer a range with more than
         // was asked; cut the answer to the range using where it starts.
@@ -241,4 +241,36 @@ function withPayloadHash<I extends object, O extends object>(hex: string): Build
     request.headers['x-amz-content-sha256'] = hex;
     return next(args);
   };
+}
+
+/**
+ * A GET's body as one buffer. With the Node HTTP handler the body is a
+ * Readable and the server says its length up front: its chunks are copied
+ * straight into one unpooled buffer of that size (the SDK's
+ * transformToByteArray collects them, then allocates a zero-filled array and
+ * copies them again). Anything else, or a length that does not match the
+ * bytes that came, goes through the SDK's collector.
+ */
+async function collectBody(body: { transformToByteArray(): Promise<Uint8Array> }, contentLength: number | undefined): Promise<Buffer> {
+  if (!(body instanceof Readable) || contentLength === undefined || !Number.isSafeInteger(contentLength) || contentLength < 0) {
+    const raw = await body.transformToByteArray();
+    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  }
+  const out = Buffer.allocUnsafeSlow(contentLength);
+  let at = 0;
+  await new Promise<void>((resolve, reject) => {
+    body.on('data', (chunk: Buffer) => {
+      if (at + chunk.length > contentLength) {
+        body.destroy(new Error(`GetObject body longer than its Content-Length ${contentLength}`));
+        return;
+      }
+      chunk.copy(out, at);
+      at += chunk.length;
+    });
+    body.once('end', resolve);
+    body.once('error', reject);
+    body.once('close', () => reject(new Error('GetObject body closed before its end')));
+  });
+  if (at !== contentLength) throw new Error(`GetObject body has ${at} bytes, its Content-Length says ${contentLength}`);
+  return out;
 }
