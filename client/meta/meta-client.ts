@@ -193,15 +193,19 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   // ---- dentries ----
 
   async getDentry(parent: InodeId, name: string): Promise<Dentry | null> {
-    return (await this.lookup(parent, name))?.dentry ?? null;
+    return (await this.sendGetDentry(parent, name, false))?.dentry ?? null;
   }
 
   /** GetDentry with the child's attributes when the metaserver sent them (MetaApi.lookup). */
-  async lookup(parent: InodeId, name: string): Promise<LookupResult | null> {
+  lookup(parent: InodeId, name: string): Promise<LookupResult | null> {
+    return this.sendGetDentry(parent, name, true);
+  }
+
+  private async sendGetDentry(parent: InodeId, name: string, withAttr: boolean): Promise<LookupResult | null> {
     const { reply } = await this.caller.callUnlocked(
       () => this.router.forInode(parent),
       'GetDentry',
-      { parentInodeId: parent, name },
+      { parentInodeId: parent, name, withAttr },
       (r) => r.dentry?.lock ?? null,
       { isIdempotent: true },
     );

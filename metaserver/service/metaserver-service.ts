@@ -79,7 +79,7 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
   return {
     // ---- dentries ----
     GetDentry: (req) =>
-      read(req, (n) => lookupWithAttr(n, req.fsId, req.partitionId, req.parentInodeId, req.name), (r) => ({
+      read(req, (n) => lookupWithAttr(n, req.fsId, req.partitionId, req.parentInodeId, req.name, req.withAttr === true), (r) => ({
         status: r.status,
         dentry:
           r.dentry !== undefined
@@ -227,16 +227,16 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
 }
 
 /**
- * GetDentry plus, when the child's inode lives in a partition of the same
+ * GetDentry plus (with_attr), when the child's inode lives in a partition of the same
  * copyset, its attributes read at the same point (after the same read
  * barrier, so just as linearizable): a path lookup then costs one RPC
  * instead of GetDentry + GetInode.
  */
 type Lookup = ReturnType<CopysetNode['sm']['getDentry']> & { attr?: ReturnType<CopysetNode['sm']['batchGetInodeAttr']>['attrs'][number] };
 
-function lookupWithAttr(node: CopysetNode, fsId: number, partitionId: number, parentId: number, name: string): Lookup {
+function lookupWithAttr(node: CopysetNode, fsId: number, partitionId: number, parentId: number, name: string, withAttr: boolean): Lookup {
   const found = node.sm.getDentry(fsId, partitionId, parentId, name);
-  if (found.dentry === undefined) return found;
+  if (found.dentry === undefined || !withAttr) return found;
   const owner = node.sm.partitionOf(fsId, found.dentry.inodeId);
   if (owner === undefined) return found;
   const { attrs } = node.sm.batchGetInodeAttr(fsId, owner.partitionId, [found.dentry.inodeId]);

@@ -97,6 +97,8 @@ export interface AppliedReply extends ReplyHeader {
 export interface GetDentryRequest extends RequestHeader {
   parentInodeId: number;
   name: string;
+  /** Also answer the child's attributes when the copyset holds them. */
+  withAttr: boolean;
 }
 export interface GetDentryResponse extends AppliedReply {
   dentry: Dentry | null;
