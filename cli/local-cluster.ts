@@ -22,6 +22,8 @@ const HOST = '127.0.0.1';
 const METASERVER_COUNT = 3;
 const READY_TIMEOUT_MS = 30_000;
 const REGISTER_POLL_MS = 200;
+const PORT_RELEASE_WAIT_MS = 30_000;
+const PORT_POLL_MS = 250;
 
 export interface ClusterPorts {
   readonly mds: number;
@@ -73,14 +75,30 @@ async function freePortPair(taken: ReadonlySet<number>): Promise<number> {
   throw new CurveError('CURVEFS_ERR_UNAVAILABLE', 'no free pair of loopback ports for a metaserver');
 }
 
-async function loadOrChoosePorts(dataDir: string): Promise<ClusterPorts> {
+/**
+ * A previous run of this cluster that is still stopping (its processes
+ * flush and exit after its mount is gone) holds the ports for a few
+ * seconds: wait for them, bounded, before calling the cluster busy.
+ */
+async function waitForPortFree(port: number, file: string, logger: Logger): Promise<void> {
+  const deadline = performance.now() + PORT_RELEASE_WAIT_MS;
+  let isLogged = false;
+  while (!(await isPortFree(port))) {
+    if (performance.now() > deadline) {
+      throw new CurveError('CURVEFS_ERR_UNAVAILABLE', `port ${port} of this cluster (${file}) is in use: is it already running?`);
+    }
+    if (!isLogged) logger.warn({ port }, 'waiting for a previous run of this cluster to release its port');
+    isLogged = true;
+    await new Promise((resolve) => setTimeout(resolve, PORT_POLL_MS));
+  }
+}
+
+async function loadOrChoosePorts(dataDir: string, logger: Logger): Promise<ClusterPorts> {
   const file = path.join(dataDir, 'cluster.json');
   try {
     const saved = JSON.parse(await readFile(file, 'utf8')) as ClusterPorts;
     for (const port of [saved.mds, ...saved.metaservers.flatMap((p) => [p, p + 1])]) {
-      if (!(await isPortFree(port))) {
-        throw new CurveError('CURVEFS_ERR_UNAVAILABLE', `port ${port} of this cluster (${file}) is in use: is it already running?`);
-      }
+      await waitForPortFree(port, file, logger);
     }
     return saved;
   } catch (error) {
@@ -104,7 +122,7 @@ async function loadOrChoosePorts(dataDir: string): Promise<ClusterPorts> {
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const dataDir = path.resolve(options.dataDir);
   await mkdir(path.join(dataDir, 'logs'), { recursive: true });
-  const ports = await loadOrChoosePorts(dataDir);
+  const ports = await loadOrChoosePorts(dataDir, options.logger);
   const mdsAddress = `${HOST}:${ports.mds}`;
   const logLevel = ['--log-level', options.logLevel];
   const children: SupervisedChild[] = [];
