@@ -24,13 +24,29 @@ export const ANCESTRY_DEPTH_MAX = 4096;
  * undefined when the inode is not hosted here (the walk ends: not known).
  */
 export function isAncestorOrSelf(ancestorId: InodeId, dirId: InodeId, parentOf: (id: InodeId) => InodeId | undefined): boolean {
+  return walkAncestry(ancestorId, dirId, (id) => ({ parent: parentOf(id) })) === true;
+}
+
+/**
+ * The same walk, but a link of the chain may be under a pending rename
+ * transaction (its parent list is about to change, or was changed at the
+ * primary but not yet here): then the answer is that lock, which the caller
+ * returns as TX_LOCKED so the client resolves it and asks again, instead of
+ * deciding on a parent list that is not settled.
+ */
+export function walkAncestry<L>(
+  ancestorId: InodeId,
+  dirId: InodeId,
+  linkOf: (id: InodeId) => { parent: InodeId | undefined; lock?: L },
+): boolean | { lock: L } {
   let cur = dirId;
   for (let depth = 0; depth < ANCESTRY_DEPTH_MAX; depth++) {
     if (cur === ancestorId) return true;
     if (cur === ROOT_INODE_ID) return false;
-    const parent = parentOf(cur);
-    if (parent === undefined || parent === 0) return false;
-    cur = parent;
+    const link = linkOf(cur);
+    if (link.lock !== undefined) return { lock: link.lock };
+    if (link.parent === undefined || link.parent === 0) return false;
+    cur = link.parent;
   }
   return false;
 }

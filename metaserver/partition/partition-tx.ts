@@ -21,7 +21,7 @@ import { TX_TTL_MS_MAX, TX_WRITES_MAX, checkName, isTimespec, isUint } from './l
 import type { CommitRenameOp, OpResult, PrewriteRenameOp, ResolveTxLockOp, TxInodeChange, TxWrite } from './ops.js';
 import type { Partition } from './partition.js';
 import { isPrimaryHere, type PendingTx } from './tx-table.js';
-import { isAncestorOrSelf } from './ancestry.js';
+import { walkAncestry } from './ancestry.js';
 import { Dentry, FileType, isFileType } from './types.js';
 
 export enum TxStatus {
@@ -47,8 +47,10 @@ export function prewriteRename(p: Partition, op: PrewriteRenameOp): OpResult {
     const s = checkWrite(p, w);
     if (s !== undefined) return s;
     // A directory put below itself (the client's walk raced a rename): as far as this partition's inodes show.
-    if (!w.isDelete && w.fileType === FileType.Directory && isAncestorOrSelf(w.inodeId, w.parentId, (id) => localDirParent(p, id))) {
-      return status(MetaStatusCode.PARAM_ERROR);
+    if (!w.isDelete && w.fileType === FileType.Directory) {
+      const below = walkAncestry(w.inodeId, w.parentId, (id) => ({ parent: localDirParent(p, id), lock: p.tx.inodeLock(id) }));
+      if (typeof below === 'object') return { status: MetaStatusCode.TX_LOCKED, lock: below.lock };
+      if (below) return status(MetaStatusCode.PARAM_ERROR);
     }
   }
   for (const dir of op.emptyDirs) {

@@ -25,7 +25,7 @@ import type { CopysetStateMachine } from './copyset-state-machine.js';
 import { checkName, isTimespec, isUint } from './limits.js';
 import type { OpResult, RenameOp } from './ops.js';
 import type { Partition } from './partition.js';
-import { isAncestorOrSelf } from './ancestry.js';
+import { walkAncestry } from './ancestry.js';
 import { Dentry, FileType } from './types.js';
 
 const status = (s: MetaStatusCode): OpResult => ({ status: s });
@@ -61,8 +61,13 @@ export function renameLocal(sm: CopysetStateMachine, index: number, srcPart: Par
   if (isChecked && (dst?.inodeId ?? 0) !== expectedDstInodeId) return status(MetaStatusCode.EXIST);
   if (dst !== undefined && dst.inodeId === src.inodeId) return { status: MetaStatusCode.OK, replacedInodeId: 0 };
   const isDir = src.type === FileType.Directory;
-  if (isDir && op.srcParentId !== op.dstParentId && isAncestorOrSelf(src.inodeId, op.dstParentId, (id) => hostedDirParent(sm, op.fsId, id))) {
-    return status(MetaStatusCode.PARAM_ERROR);
+  if (isDir && op.srcParentId !== op.dstParentId) {
+    const below = walkAncestry(src.inodeId, op.dstParentId, (id) => ({
+      parent: hostedDirParent(sm, op.fsId, id),
+      lock: sm.partitionOf(op.fsId, id)?.tx.inodeLock(id),
+    }));
+    if (typeof below === 'object') return { status: MetaStatusCode.TX_LOCKED, lock: below.lock };
+    if (below) return status(MetaStatusCode.PARAM_ERROR);
   }
 
   const parentChanges = op.srcParentId !== op.dstParentId;
