@@ -10,9 +10,9 @@
  * it), so an open costs no round trip and the MDS sees a few refreshes per
  * second per busy mount instead of two per open. The last close of an inode
  * rides the same batched refresh. The deletion service makes
- * this safe: it keeps an unlinked inode for a session ttl after its dtime
- * before it trusts the open lists (an open that happened before the unlink
- * has reached the MDS by then, or its session has expired).
+ * this safe: it deletes an unlinked inode only after its leader has seen it
+ * unlinked for unlinkGraceMs (5 s, metaserver/deletion), far longer than the
+ * batch, so an open that happened before the unlink is listed by then.
  * Refreshes are serialised and coalesced: callers arriving while one is
  * queued share it. If the MDS no longer knows the session (it expired while
  * we were cut off), the mount is re-established under a new session id.
