@@ -13,7 +13,7 @@ import { assert, assertSafeUint } from '../../src/common/assert.js';
 import { StorageError } from '../../src/common/errors.js';
 import { silentLogger, type Logger } from '../../src/common/log.js';
 import type { ChunkInfo, ChunkInfoAppend } from '../../src/layout/chunk-info.js';
-import { objectPiecesOf, splitByChunk, type LayoutGeometry } from '../../src/layout/geometry.js';
+import { chunkIndexOf, objectPiecesOf, splitByChunk, type LayoutGeometry } from '../../src/layout/geometry.js';
 import { objectKey } from '../../src/layout/object-key.js';
 import { zeroRecordsForExtend } from '../../src/layout/truncate.js';
 import type { ObjectSegment } from '../../src/layout/read-resolution.js';
@@ -111,8 +111,13 @@ export class DataClient {
 
   // ---- files ----
 
-  /** Opens a file's data. `lengthBytes` is the inode length just read from metadata. */
-  open(inodeId: number, lengthBytes: number): FileHandle {
+  /**
+   * Opens a file's data. `lengthBytes` is the inode length just read from
+   * metadata; `chunks`, when given, are the chunk lists read in the same
+   * reply (a missing index has no records): they serve the first reads
+   * instead of GetChunkInfo.
+   */
+  open(inodeId: number, lengthBytes: number, chunks?: ReadonlyMap<number, readonly ChunkInfo[]>): FileHandle {
     assert(!this.isClosed, 'open on a closed data client');
     assertSafeUint(inodeId, 'inodeId');
     assertSafeUint(lengthBytes, 'lengthBytes');
@@ -127,6 +132,13 @@ export class DataClient {
     }
     // Close-to-open: whatever another client committed before this open is read afresh.
     inode.forgetAllChunkLists();
+    // Seeded only over a quiet inode: with writes or a truncate of this
+    // client in flight, a list read before this open could miss a record it
+    // commits meanwhile (a loaded list merges those; a seeded one cannot).
+    if (chunks !== undefined && inode.isIdle && inode.truncating === null && !inode.isCommitting) {
+      const chunkCount = lengthBytes === 0 ? 0 : chunkIndexOf(this.geometry, lengthBytes - 1) + 1;
+      for (let c = 0; c < chunkCount; c++) inode.seedChunkList(c, chunks.get(c) ?? []);
+    }
     inode.handles++;
     return new FileHandle(this, inode, this.geometry.blockSizeBytes, this.options.readAheadMaxBytes);
   }

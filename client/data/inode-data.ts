@@ -128,6 +128,16 @@ export class InodeData {
     return entry;
   }
 
+  /**
+   * Installs a list read elsewhere (the open's GetInode) as if loaded: only
+   * over no entry (a loading or loaded list is never replaced).
+   */
+  seedChunkList(chunkIndex: number, list: readonly ChunkInfo[]): void {
+    if (this.chunkLists.has(chunkIndex)) return;
+    const copy = [...list];
+    this.chunkLists.set(chunkIndex, { promise: Promise.resolve(copy), list: copy, pendingAdds: [] });
+  }
+
   isCurrent(chunkIndex: number, entry: ChunkListEntry): boolean {
     return this.chunkLists.get(chunkIndex) === entry && entry.list !== null;
   }

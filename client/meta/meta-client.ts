@@ -38,6 +38,7 @@ import type {
   InodeAttr,
   InodeId,
   InodeUpdate,
+  InodeWithChunks,
   LookupResult,
   MetaApi,
   RenameRequest,
@@ -47,7 +48,7 @@ import type {
 import { FileType } from '../vfs/meta-api.js';
 import { checkOk, MetaCaller } from './meta-caller.js';
 import { MetaRouter, type Target } from './meta-router.js';
-import { attrFromWire, dentryFromWire, timeToWire, updateToWire, xattrsFromWire, xattrsToWire } from './meta-wire.js';
+import { attrFromWire, chunkInfoFromWire, dentryFromWire, timeToWire, updateToWire, xattrsFromWire, xattrsToWire } from './meta-wire.js';
 import { ChunkIdReserve } from './chunk-id-reserve.js';
 import { ChunkInfoClient } from './chunk-info-client.js';
 import { MountSession } from './mount-session.js';
@@ -417,6 +418,24 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     checkOk('GetInode', reply);
     assert(reply.inode !== null, 'GetInode OK carries the inode');
     return attrFromWire(reply.inode);
+  }
+
+  /**
+   * GetInode with the chunk lists (no support_streaming): the open of a small
+   * file reads its attributes and its chunk lists in one round trip. The
+   * lists are handed over only when they hold at most `maxRecords` records
+   * in all (null otherwise: the data path loads them lazily, as before).
+   */
+  async getInodeAttrWithChunks(inodeId: InodeId, maxRecords: number): Promise<InodeWithChunks> {
+    const { reply } = await this.caller.call(() => this.router.forInode(inodeId), 'GetInode', { inodeId, supportStreaming: false }, { isIdempotent: true });
+    checkOk('GetInode', reply);
+    assert(reply.inode !== null, 'GetInode OK carries the inode');
+    let records = 0;
+    for (const list of Object.values(reply.inode.chunks)) records += list.infos.length;
+    if (records > maxRecords) return { attr: attrFromWire(reply.inode), chunks: null };
+    const chunks = new Map<number, ChunkInfo[]>();
+    for (const [index, list] of Object.entries(reply.inode.chunks)) chunks.set(Number(index), list.infos.map(chunkInfoFromWire));
+    return { attr: attrFromWire(reply.inode), chunks };
   }
 
   async batchGetInodeAttr(inodeIds: readonly InodeId[]): Promise<InodeAttr[]> {

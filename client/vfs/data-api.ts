@@ -16,6 +16,7 @@
  *   buffered writes not yet committed.
  * - Failures throw values `toErrno` understands (StorageError, MetaError...).
  */
+import type { ChunkInfo } from '../../src/layout/chunk-info.js';
 import type { InodeId } from './meta-api.js';
 
 export interface FileData {
@@ -33,6 +34,10 @@ export interface FileData {
 }
 
 export interface FileDataApi {
-  /** `lengthBytes` is the committed length from metadata when the first handle opens. */
-  open(inodeId: InodeId, lengthBytes: number): Promise<FileData>;
+  /**
+   * `lengthBytes` is the committed length from metadata when the first handle
+   * opens. `chunks`, when given, are the chunk lists read with that length
+   * (same reply): the data path may use them instead of loading its own.
+   */
+  open(inodeId: InodeId, lengthBytes: number, chunks?: ReadonlyMap<number, readonly ChunkInfo[]>): Promise<FileData>;
 }

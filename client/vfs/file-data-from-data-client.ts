@@ -5,14 +5,15 @@
  * which is what the seam asks for.
  */
 import { assert } from '../../src/common/assert.js';
+import type { ChunkInfo } from '../../src/layout/chunk-info.js';
 import type { DataClient } from '../data/data-client.js';
 import type { FileData, FileDataApi } from './data-api.js';
 import type { InodeId } from './meta-api.js';
 
 export function fileDataFromDataClient(dataClient: DataClient): FileDataApi {
   return {
-    async open(inodeId: InodeId, lengthBytes: number): Promise<FileData> {
-      const handle = dataClient.open(inodeId, lengthBytes);
+    async open(inodeId: InodeId, lengthBytes: number, chunks?: ReadonlyMap<number, readonly ChunkInfo[]>): Promise<FileData> {
+      const handle = dataClient.open(inodeId, lengthBytes, chunks);
       return {
         inodeId,
         async read(offset, length, into) {

@@ -20,6 +20,8 @@
  *   and mutate them).
  */
 
+import type { ChunkInfo } from '../../src/layout/chunk-info.js';
+
 /** Inode ids are safe integers ≥ 1; the root is 1 (DESIGN §3). */
 export type InodeId = number;
 export const ROOT_INODE_ID: InodeId = 1;
@@ -61,6 +63,12 @@ export interface InodeAttr {
   readonly parents: readonly InodeId[];
   /** Bumped on every change; used for conditional updates. */
   readonly version: number;
+}
+
+/** Attributes and, when small enough, the chunk lists read at the same point. */
+export interface InodeWithChunks {
+  readonly attr: InodeAttr;
+  readonly chunks: ReadonlyMap<number, readonly ChunkInfo[]> | null;
 }
 
 export interface Dentry {
@@ -198,6 +206,13 @@ export interface InodeOps {
   createLinked?(request: CreateInodeRequest, name: string): Promise<InodeAttr | null>;
   /** GetInode (attributes only). NOT_FOUND if missing. */
   getInodeAttr(inodeId: InodeId): Promise<InodeAttr>;
+  /**
+   * Optional: getInodeAttr (same RPC, same outcomes) that also hands over the
+   * inode's chunk lists (chunk index → records, in append order; a missing
+   * index has none) when they hold at most `maxRecords` records; `chunks` is
+   * null otherwise. The open of a small file then needs no GetChunkInfo.
+   */
+  getInodeAttrWithChunks?(inodeId: InodeId, maxRecords: number): Promise<InodeWithChunks>;
   /** BatchGetInodeAttr (any count; the client splits by partition and by 10,000). Missing ids are left out. */
   batchGetInodeAttr(inodeIds: readonly InodeId[]): Promise<InodeAttr[]>;
   /** UpdateInode; returns the inode's new version. */

@@ -14,6 +14,7 @@
  * open is in flight.
  */
 import { assert } from '../../src/common/assert.js';
+import type { ChunkInfo } from '../../src/layout/chunk-info.js';
 import type { FileData, FileDataApi } from './data-api.js';
 import type { InodeId, SessionOps, Timespec } from './meta-api.js';
 
@@ -104,14 +105,19 @@ export class OpenFiles {
   }
 
   /** Opens (or joins) the inode's shared state and returns a new file handle on it. */
-  async addFile(inodeId: InodeId, lengthBytes: number, flags: { flags: number; isReadable: boolean; isWritable: boolean; isAppend: boolean }): Promise<FileHandle> {
-    const open = await this.acquire(inodeId, lengthBytes);
+  async addFile(
+    inodeId: InodeId,
+    lengthBytes: number,
+    flags: { flags: number; isReadable: boolean; isWritable: boolean; isAppend: boolean },
+    chunks?: ReadonlyMap<number, readonly ChunkInfo[]>,
+  ): Promise<FileHandle> {
+    const open = await this.acquire(inodeId, lengthBytes, chunks);
     const handle: FileHandle = { kind: 'file', fh: this.allocateFh(), inodeId, open, ...flags };
     this.handles.set(handle.fh, handle);
     return handle;
   }
 
-  private async acquire(inodeId: InodeId, lengthBytes: number): Promise<OpenInode> {
+  private async acquire(inodeId: InodeId, lengthBytes: number, chunks?: ReadonlyMap<number, readonly ChunkInfo[]>): Promise<OpenInode> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const existing = this.inodes.get(inodeId);
       if (existing !== undefined) {
@@ -123,7 +129,7 @@ export class OpenFiles {
       // Someone else is opening it: wait, then join (or retry if it failed).
       await pending.catch(() => undefined);
     }
-    const promise = this.openFresh(inodeId, lengthBytes);
+    const promise = this.openFresh(inodeId, lengthBytes, chunks);
     this.opening.set(inodeId, promise);
     try {
       return await promise;
@@ -132,11 +138,11 @@ export class OpenFiles {
     }
   }
 
-  private async openFresh(inodeId: InodeId, lengthBytes: number): Promise<OpenInode> {
+  private async openFresh(inodeId: InodeId, lengthBytes: number, chunks?: ReadonlyMap<number, readonly ChunkInfo[]>): Promise<OpenInode> {
     await this.session.registerOpen(inodeId);
     let data: FileData;
     try {
-      data = await this.data.open(inodeId, lengthBytes);
+      data = await this.data.open(inodeId, lengthBytes, chunks);
     } catch (error) {
       await this.session.unregisterOpen(inodeId);
       throw error;

@@ -26,8 +26,9 @@ import { assert } from '../../src/common/assert.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import type { Clock } from '../../src/common/clock.js';
 import type { Logger } from '../../src/common/log.js';
+import type { ChunkInfo } from '../../src/layout/chunk-info.js';
 import type { FileData, FileDataApi } from './data-api.js';
-import { FileType, ROOT_INODE_ID, type CreateInodeRequest, type InodeAttr, type InodeId, type InodeUpdate, type LookupResult, type MetaApi, type Timespec } from './meta-api.js';
+import { FileType, ROOT_INODE_ID, type CreateInodeRequest, type InodeAttr, type InodeId, type InodeUpdate, type InodeWithChunks, type LookupResult, type MetaApi, type Timespec } from './meta-api.js';
 import { META_CACHE_DEFAULTS, MetaCache } from './meta-cache.js';
 import { OpenFiles, type FileHandle, type Handle, type OpenInode } from './open-files.js';
 import { checkMknodType, fileTypeOfMode, newInodeOwnership, typeBits } from './posix-mode.js';
@@ -79,6 +80,10 @@ export const READDIR_ENTRIES_MAX = 10_000_000;
 export const DIRECTORY_DEPTH_MAX = 4_096;
 /** Retries of a conditional xattr update that lost a race. */
 const XATTR_UPDATE_ATTEMPTS = 8;
+/** An open brings the chunk lists along only for files this small (as last seen) ... */
+const OPEN_CHUNKS_FILE_BYTES_MAX = 4 * 1024 * 1024;
+/** ... and only when they hold this few records in all (the reply stays small). */
+const OPEN_CHUNK_RECORDS_MAX = 1_000;
 /** Attempts of a rename whose cached lookups another client made stale. */
 const RENAME_ATTEMPTS = 4;
 /** What the metaserver answers when src / dst no longer name what the lookups saw. */
@@ -722,7 +727,7 @@ export class Vfs {
 
   // ---- files ----
 
-  private async openAttr(caller: Caller, attr: InodeAttr, flags: number, isNew: boolean): Promise<FileHandle> {
+  private async openAttr(caller: Caller, attr: InodeAttr, flags: number, isNew: boolean, chunks?: ReadonlyMap<number, readonly ChunkInfo[]>): Promise<FileHandle> {
     if (attr.type === FileType.Directory) {
       if ((flags & OpenFlags.O_ACCMODE) !== OpenFlags.O_RDONLY) failWith(Errno.EISDIR);
     }
@@ -734,7 +739,7 @@ export class Vfs {
       isReadable: accessMode === OpenFlags.O_RDONLY || accessMode === OpenFlags.O_RDWR,
       isWritable: accessMode === OpenFlags.O_WRONLY || accessMode === OpenFlags.O_RDWR,
       isAppend: (flags & OpenFlags.O_APPEND) !== 0,
-    });
+    }, chunks);
     if ((flags & OpenFlags.O_TRUNC) !== 0 && handle.isWritable && attr.type === FileType.File && !isNew) {
       try {
         await this.truncateInode(caller, attr, 0);
@@ -749,7 +754,8 @@ export class Vfs {
   /** open(2) of an existing file. Attributes are re-read (close-to-open, DESIGN §6). */
   open(caller: Caller, path: string, flags: number): Promise<Result<number>> {
     return this.run('open', async () => {
-      return (await this.openAttr(caller, await this.openTarget(caller, path), flags, false)).fh;
+      const target = await this.openTarget(caller, path);
+      return (await this.openAttr(caller, target.attr, flags, false, target.chunks ?? undefined)).fh;
     });
   }
 
@@ -760,20 +766,41 @@ export class Vfs {
    * name is looked up again once, so the open sees the new file at no extra
    * cost in the common case.
    */
-  private async openTarget(caller: Caller, path: string): Promise<InodeAttr> {
+  private async openTarget(caller: Caller, path: string): Promise<InodeWithChunks> {
     const { parent, name } = await this.resolveParentOrRoot(caller, path);
-    if (parent === null) return this.freshAttrOf(ROOT_INODE_ID);
+    if (parent === null) return { attr: await this.freshAttrOf(ROOT_INODE_ID), chunks: null };
     for (let attempt = 0; attempt < 2; attempt++) {
       const child = await this.lookupChild(caller, parent, name);
       if (child === null) failWith(Errno.ENOENT);
-      const attr = await this.freshAttrOf(child.inodeId).catch((error: unknown) => {
+      const fresh = await this.freshAttrForOpen(child.inodeId).catch((error: unknown) => {
         if (error instanceof MetaError && error.status === MetaStatusCode.NOT_FOUND) return null;
         throw error;
       });
-      if (attr !== null && (attr.nlink > 0 || attempt === 1)) return attr;
+      if (fresh !== null && (fresh.attr.nlink > 0 || attempt === 1)) return fresh;
       this.cache.dropDentry(parent.inodeId, name);
     }
     return failWith(Errno.ENOENT);
+  }
+
+  /**
+   * freshAttrOf for an open: when the attributes this client last saw show a
+   * small regular file, the same GetInode brings its chunk lists (bounded by
+   * OPEN_CHUNK_RECORDS_MAX), so the first read needs no GetChunkInfo. They
+   * are the lists current at this open (close-to-open). Anything else (no
+   * cached attributes, a large file, a directory) reads attributes only and
+   * the data path loads lists lazily, as before.
+   */
+  private async freshAttrForOpen(inodeId: InodeId): Promise<InodeWithChunks> {
+    const seen = this.cache.getAttr(inodeId);
+    const withChunks = this.meta.getInodeAttrWithChunks;
+    if (withChunks === undefined || seen === undefined || seen.type !== FileType.File || seen.length > OPEN_CHUNKS_FILE_BYTES_MAX) {
+      return { attr: await this.freshAttrOf(inodeId), chunks: null };
+    }
+    this.cache.dropAttr(inodeId);
+    const fresh = await withChunks.call(this.meta, inodeId, OPEN_CHUNK_RECORDS_MAX);
+    assert(fresh.attr.inodeId === inodeId, 'metadata returned the inode asked for');
+    this.cache.setAttr(fresh.attr);
+    return fresh.attr.type === FileType.File ? fresh : { attr: fresh.attr, chunks: null };
   }
 
   /** Like resolveParent, but "/" has no parent (null). */
