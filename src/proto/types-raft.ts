@@ -3,29 +3,11 @@
  * types-common.ts). These are wire shapes; the raft transport converts them
  * to and from the core types in src/raft/core/types.ts.
  */
+import type { MessageType } from '../raft/core/messages.js';
 import type { Method } from './types-common.js';
 
-export enum WireMessageType {
-  MsgHup = 0,
-  MsgBeat = 1,
-  MsgProp = 2,
-  MsgApp = 3,
-  MsgAppResp = 4,
-  MsgVote = 5,
-  MsgVoteResp = 6,
-  MsgSnap = 7,
-  MsgHeartbeat = 8,
-  MsgHeartbeatResp = 9,
-  MsgUnreachable = 10,
-  MsgSnapStatus = 11,
-  MsgCheckQuorum = 12,
-  MsgTransferLeader = 13,
-  MsgTimeoutNow = 14,
-  MsgReadIndex = 15,
-  MsgReadIndexResp = 16,
-  MsgPreVote = 17,
-  MsgPreVoteResp = 18,
-}
+/** raft.proto's message type numbers are the core's own (src/raft/core/messages.ts). */
+export type WireMessageType = MessageType;
 
 export interface WireEntry {
   term: number;

