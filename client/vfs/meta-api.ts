@@ -20,28 +20,14 @@
  *   and mutate them).
  */
 
+import { FileType, type Timespec } from '../../src/common/file-type.js';
 import type { ChunkInfo } from '../../src/layout/chunk-info.js';
 
 /** Inode ids are safe integers ≥ 1; the root is 1 (DESIGN §3). */
 export type InodeId = number;
 export const ROOT_INODE_ID: InodeId = 1;
 
-/** Mirrors `FsFileType` in src/proto/metaserver.proto, number for number. */
-export enum FileType {
-  Directory = 1,
-  File = 2,
-  Symlink = 3,
-  Fifo = 4,
-  Socket = 5,
-  Char = 6,
-  Block = 7,
-}
-
-/** A point in time with nanoseconds, as the metaserver stores it. */
-export interface Timespec {
-  readonly sec: number;
-  readonly nsec: number;
-}
+export { FileType, type Timespec };
 
 /** The attributes of an inode without chunks and xattrs (the `InodeAttr` message). */
 export interface InodeAttr {

@@ -8,6 +8,7 @@
  * Numbers on the wire are uint64; here they are JS numbers asserted safe at
  * decode (ids would need 2^53 inodes to overflow).
  */
+import { FileType, isFileType, type Timespec } from '../../src/common/file-type.js';
 
 export type FsId = number;
 export type InodeId = number;
@@ -16,20 +17,7 @@ export type PartitionId = number;
 /** The root directory of every file system. */
 export const ROOT_INODE_ID: InodeId = 1;
 
-/** Values equal the proto enum FsFileType. */
-export enum FileType {
-  Directory = 1,
-  File = 2,
-  Symlink = 3,
-  Fifo = 4,
-  Socket = 5,
-  Char = 6,
-  Block = 7,
-}
-
-export function isFileType(n: number): n is FileType {
-  return Number.isInteger(n) && n >= FileType.Directory && n <= FileType.Block;
-}
+export { FileType, isFileType, type Timespec };
 
 /** Values equal the proto enum PartitionStatus. */
 export enum PartitionStatus {
@@ -39,11 +27,6 @@ export enum PartitionStatus {
   Deleting = 3,
 }
 
-/** A time with nanoseconds, as a request carries it (the client's clock). */
-export interface Timespec {
-  readonly sec: number;
-  readonly nsec: number;
-}
 
 /**
  * One flushed write range (DESIGN §5); structurally the same as
