@@ -51,6 +51,7 @@ import { MetaRouter, type Target } from './meta-router.js';
 import { attrFromWire, chunkInfoFromWire, dentryFromWire, timeToWire, updateToWire, xattrsFromWire, xattrsToWire } from './meta-wire.js';
 import { ChunkIdReserve } from './chunk-id-reserve.js';
 import { ChunkInfoClient } from './chunk-info-client.js';
+import { DentryBatcher } from './dentry-batcher.js';
 import { MountSession } from './mount-session.js';
 import { RenameTx } from './rename-tx.js';
 import { TxResolver } from './tx-resolver.js';
@@ -94,6 +95,8 @@ let mountCounter = 0;
 export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   readonly router: MetaRouter;
   readonly caller: MetaCaller;
+  /** Coalesces concurrent lookups into BatchGetDentry (dentry-batcher.ts). */
+  readonly dentryBatcher: DentryBatcher;
   readonly resolver: TxResolver;
   readonly renameTx: RenameTx;
   readonly chunkInfos: ChunkInfoClient;
@@ -127,6 +130,7 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     this.caller = new MetaCaller(this.router, logger);
     this.resolver = new TxResolver(this.caller, wallClock, logger);
     this.caller.resolveLock = (lock, at) => this.resolver.resolve(lock, at);
+    this.dentryBatcher = new DentryBatcher(this.router, this.caller, (parent, name, withAttr) => this.sendGetDentry(parent, name, withAttr));
     this.chunkInfos = new ChunkInfoClient(this.caller, { wallClock, newRequestId: () => `${this.session.id}:${++this.createSequence}` });
     this.chunkIds = new ChunkIdReserve(mds, session.fsId, options.chunkIdBatch);
     this.renameTx = new RenameTx({
@@ -194,12 +198,12 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   // ---- dentries ----
 
   async getDentry(parent: InodeId, name: string): Promise<Dentry | null> {
-    return (await this.sendGetDentry(parent, name, false))?.dentry ?? null;
+    return (await this.dentryBatcher.lookup(parent, name, false))?.dentry ?? null;
   }
 
-  /** GetDentry with the child's attributes when the metaserver sent them (MetaApi.lookup). */
+  /** GetDentry with the child's attributes when the metaserver sent them (MetaApi.lookup). Concurrent ones are coalesced. */
   lookup(parent: InodeId, name: string): Promise<LookupResult | null> {
-    return this.sendGetDentry(parent, name, true);
+    return this.dentryBatcher.lookup(parent, name, true);
   }
 
   private async sendGetDentry(parent: InodeId, name: string, withAttr: boolean): Promise<LookupResult | null> {

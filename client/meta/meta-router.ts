@@ -43,6 +43,7 @@ export const METASERVER_IDEMPOTENT_METHODS = [
   'GetInode',
   'BatchGetInodeAttr',
   'BatchGetXAttr',
+  'BatchGetDentry',
   'GetChunkInfo',
   'CheckTxStatus',
   'GetCopysetStatus',

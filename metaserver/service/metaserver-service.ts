@@ -15,6 +15,7 @@ import type { RequestHeader } from '../../src/proto/types-common.js';
 import type { GetChunkInfoResponse, MetaServerMethods } from '../../src/proto/types-metaserver.js';
 import type { CopysetManager } from '../copyset/copyset-manager.js';
 import type { CopysetNode } from '../copyset/copyset-node.js';
+import { BATCH_IDS_MAX } from '../partition/limits.js';
 import { OpType, type OpResult } from '../partition/ops.js';
 import { attrToWire, chunksToWire, dentryToWire, inodeToWire, lockToWire, partitionToWire, xattrsToWire } from './wire.js';
 
@@ -81,14 +82,20 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
     GetDentry: (req) =>
       read(req, (n) => lookupWithAttr(n, req.fsId, req.partitionId, req.parentInodeId, req.name, req.withAttr === true), (r) => ({
         status: r.status,
-        dentry:
-          r.dentry !== undefined
-            ? dentryToWire(r.dentry)
-            : r.lock !== undefined
-              ? { fsId: req.fsId, parentInodeId: req.parentInodeId, name: req.name, lock: lockToWire(r.lock) }
-              : null,
-        attr: r.attr === undefined ? null : attrToWire(r.attr),
+        ...lookupToWire(req.fsId, req.parentInodeId, req.name, r),
       })),
+    // Coalesced lookups: ONE read barrier (the same one GetDentry takes), then every item as GetDentry answers it.
+    BatchGetDentry: (req) => {
+      if (req.items.length > BATCH_IDS_MAX) return Promise.resolve({ status: MetaStatusCode.PARAM_ERROR });
+      return read(
+        req,
+        (n) => req.items.map((item) => lookupWithAttr(n, req.fsId, req.partitionId, item.parentInodeId, item.name, req.withAttr === true)),
+        (rs) => ({
+          status: MetaStatusCode.OK,
+          results: rs.map((r, i) => ({ status: r.status, ...lookupToWire(req.fsId, req.items[i]!.parentInodeId, req.items[i]!.name, r) })),
+        }),
+      );
+    },
     ListDentry: (req) =>
       read(req, (n) => n.sm.listDentry(req.fsId, req.partitionId, req.dirInodeId, req.last, req.count, req.onlyDir), (r) => ({
         status: r.status,
@@ -241,6 +248,14 @@ function lookupWithAttr(node: CopysetNode, fsId: number, partitionId: number, pa
   if (owner === undefined) return found;
   const { attrs } = node.sm.batchGetInodeAttr(fsId, owner.partitionId, [found.dentry.inodeId]);
   return attrs.length === 1 ? { ...found, attr: attrs[0]! } : found;
+}
+
+/** The dentry (or, TX_LOCKED, the name with its lock) and attr fields of a lookup reply. */
+function lookupToWire(fsId: number, parentId: number, name: string, r: Lookup): Record<string, unknown> {
+  return {
+    dentry: r.dentry !== undefined ? dentryToWire(r.dentry) : r.lock !== undefined ? { fsId, parentInodeId: parentId, name, lock: lockToWire(r.lock) } : null,
+    attr: r.attr === undefined ? null : attrToWire(r.attr),
+  };
 }
 
 function checkedAddress(address: string | undefined): string {

@@ -3,7 +3,7 @@
  * types-common.ts). Names that clash with mds.proto types carry a MetaServer
  * prefix (MetaServerCreatePartitionRequest).
  */
-import type { CopysetInfo, Method, PartitionInfo, Peer, ReplyHeader, RequestHeader } from './types-common.js';
+import type { CopysetInfo, MetaStatusCode, Method, PartitionInfo, Peer, ReplyHeader, RequestHeader } from './types-common.js';
 
 export enum FsFileType {
   UNSPECIFIED = 0,
@@ -104,6 +104,26 @@ export interface GetDentryResponse extends AppliedReply {
   dentry: Dentry | null;
   /** The child's attributes when its inode lives in the same copyset (null otherwise). */
   attr: InodeAttr | null;
+}
+
+export interface BatchGetDentryItem {
+  parentInodeId: number;
+  name: string;
+}
+/** Many GetDentry of one partition after one read barrier (at most 10,000 items). */
+export interface BatchGetDentryRequest extends RequestHeader {
+  items: BatchGetDentryItem[];
+  withAttr: boolean;
+}
+export interface BatchGetDentryResult {
+  status: MetaStatusCode;
+  /** OK: the dentry; TX_LOCKED: the name with its lock (as GetDentryResponse.dentry). */
+  dentry: Dentry | null;
+  attr: InodeAttr | null;
+}
+export interface BatchGetDentryResponse extends AppliedReply {
+  /** One per item, in order, when status is OK. */
+  results: BatchGetDentryResult[];
 }
 
 export interface ListDentryRequest extends RequestHeader {
@@ -447,4 +467,5 @@ export interface MetaServerMethods {
   TransferLeader: Method<ChangePeerRequest, ChangePeerResponse>;
   Truncate: Method<TruncateRequest, TruncateResponse>;
   DeleteCopysetNode: Method<DeleteCopysetNodeRequest, DeleteCopysetNodeResponse>;
+  BatchGetDentry: Method<BatchGetDentryRequest, BatchGetDentryResponse>;
 }
