@@ -12,10 +12,13 @@
  * status (TX_LOCKED: lock resolution; anything unexpected), a batch refused
  * with a status, or a batch of one goes through the single GetDentry path,
  * which decides errors exactly as before. A batch that fails past the
- * caller's retries and deadline fails every item with that error.
+ * caller's retries and deadline fails every item with that error (UNIMPLEMENTED: a metaserver without
+ * the batch RPC, each item goes alone).
  */
 import { assert } from '../../src/common/assert.js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
+import { RpcError } from '../../src/rpc/index.js';
 import type { InodeId, LookupResult } from '../vfs/meta-api.js';
 import type { MetaCaller } from './meta-caller.js';
 import type { MetaRouter, Target } from './meta-router.js';
@@ -100,7 +103,12 @@ export class DentryBatcher {
       ));
     } catch (error) {
       // Past the caller's retries and deadline: every item fails as its single call would have.
-      for (const p of items) p.reject(error);
+      // A metaserver without the batch RPC (an older version during an upgrade) still answers the single one.
+      const isUnimplemented = error instanceof RpcError && error.grpcCode === GrpcStatus.UNIMPLEMENTED;
+      for (const p of items) {
+        if (isUnimplemented) void this.runSingle(p);
+        else p.reject(error);
+      }
       return;
     }
     if (reply.status !== MetaStatusCode.OK) {

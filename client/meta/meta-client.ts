@@ -50,6 +50,7 @@ import { checkOk, MetaCaller } from './meta-caller.js';
 import { MetaRouter, type Target } from './meta-router.js';
 import { attrFromWire, chunkInfoFromWire, dentryFromWire, timeToWire, updateToWire, xattrsFromWire, xattrsToWire } from './meta-wire.js';
 import { ChunkIdReserve } from './chunk-id-reserve.js';
+import { AttrBatcher } from './attr-batcher.js';
 import { ChunkInfoClient } from './chunk-info-client.js';
 import { DentryBatcher } from './dentry-batcher.js';
 import { MountSession } from './mount-session.js';
@@ -97,6 +98,8 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   readonly caller: MetaCaller;
   /** Coalesces concurrent lookups into BatchGetDentry (dentry-batcher.ts). */
   readonly dentryBatcher: DentryBatcher;
+  /** Coalesces concurrent getInodeAttr into BatchGetInodeAttr (attr-batcher.ts). */
+  readonly attrBatcher: AttrBatcher;
   readonly resolver: TxResolver;
   readonly renameTx: RenameTx;
   readonly chunkInfos: ChunkInfoClient;
@@ -130,6 +133,7 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     this.caller = new MetaCaller(this.router, logger);
     this.resolver = new TxResolver(this.caller, wallClock, logger);
     this.caller.resolveLock = (lock, at) => this.resolver.resolve(lock, at);
+    this.attrBatcher = new AttrBatcher(this.router, this.caller, (inodeId) => this.sendGetInodeAttr(inodeId));
     this.dentryBatcher = new DentryBatcher(this.router, this.caller, (parent, name, withAttr) => this.sendGetDentry(parent, name, withAttr));
     this.chunkInfos = new ChunkInfoClient(this.caller, { wallClock, newRequestId: () => `${this.session.id}:${++this.createSequence}` });
     this.chunkIds = new ChunkIdReserve(mds, session.fsId, options.chunkIdBatch);
@@ -417,7 +421,12 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     return null;
   }
 
-  async getInodeAttr(inodeId: InodeId): Promise<InodeAttr> {
+  /** GetInode's attributes; concurrent ones are coalesced into BatchGetInodeAttr (attr-batcher.ts). */
+  getInodeAttr(inodeId: InodeId): Promise<InodeAttr> {
+    return this.attrBatcher.getInodeAttr(inodeId);
+  }
+
+  private async sendGetInodeAttr(inodeId: InodeId): Promise<InodeAttr> {
     const { reply } = await this.caller.call(() => this.router.forInode(inodeId), 'GetInode', { inodeId, supportStreaming: true }, { isIdempotent: true });
     checkOk('GetInode', reply);
     assert(reply.inode !== null, 'GetInode OK carries the inode');

@@ -4,10 +4,13 @@
  * (counted at the MetaCaller), each answered with its own status (found with
  * attributes, or null for NOT_FOUND) exactly as the single GetDentry answers;
  * a lone lookup still uses GetDentry; lookups and bare getDentry (no attrs)
- * batch separately.
+ * batch separately. Likewise concurrent getInodeAttr calls are one
+ * BatchGetInodeAttr, and a missing id among them fails NOT_FOUND as before.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { MetaError } from '../../src/common/errors.js';
+import { MetaStatusCode } from '../../src/common/meta-status.js';
 import { SeededRandom } from '../../src/common/random.js';
 import { MetaClient } from '../../client/meta/index.js';
 import { FileType, ROOT_INODE_ID, type Timespec } from '../../client/vfs/meta-api.js';
@@ -77,4 +80,31 @@ test('concurrent lookups are one BatchGetDentry with per-item statuses', { timeo
   assert.equal(count('BatchGetDentry'), 2);
   assert.deepEqual(bare, found.map((r) => r?.dentry ?? null));
   assert.deepEqual(withAttr, found);
+});
+
+test('concurrent getInodeAttr calls are one BatchGetInodeAttr; a missing id fails as GetInode does', { timeout: 60_000 }, async () => {
+  const made = [];
+  for (let i = 0; i < 8; i++) {
+    const a = await client.createLinked({ type: FileType.File, mode: 0o100600, uid: 2, gid: 2, rdev: 0, symlink: '', parent: ROOT_INODE_ID, time: now() }, `g${i}`);
+    assert.ok(a !== null);
+    made.push(a);
+  }
+  const ids = [...made.map((a) => a.inodeId), made[0]!.inodeId]; // a repeated id too
+  calls.clear();
+  const attrs = await Promise.all(ids.map((id) => client.getInodeAttr(id)));
+  assert.equal(count('BatchGetInodeAttr'), 1, 'one RPC for the whole turn');
+  assert.equal(count('GetInode'), 0);
+  assert.deepEqual(attrs, [...made, made[0]]);
+
+  // A missing id among found ones: it alone takes GetInode and fails NOT_FOUND as before.
+  const missing = made[made.length - 1]!.inodeId + 1_000;
+  calls.clear();
+  const settled = await Promise.allSettled([client.getInodeAttr(made[1]!.inodeId), client.getInodeAttr(missing)]);
+  assert.equal(settled[0].status, 'fulfilled');
+  assert.deepEqual((settled[0] as PromiseFulfilledResult<unknown>).value, made[1]);
+  assert.equal(settled[1].status, 'rejected');
+  const error = (settled[1] as PromiseRejectedResult).reason as unknown;
+  assert.ok(error instanceof MetaError && error.status === MetaStatusCode.NOT_FOUND, `NOT_FOUND, got ${String(error)}`);
+  assert.equal(count('BatchGetInodeAttr'), 1);
+  assert.equal(count('GetInode'), 1);
 });
