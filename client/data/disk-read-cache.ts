@@ -86,6 +86,11 @@ export class DiskReadCache {
     }
   }
 
+  /** Drops a cached object (its file is removed by the index's dispose). */
+  forget(key: string): void {
+    this.index.delete(key);
+  }
+
   /** Adds an object in the background; skipped when too many writes are queued. */
   offer(key: string, data: Buffer): void {
     if (this.index.has(key) || this.writesInFlight >= this.writesInFlightMax || data.length > this.limitBytes) return;

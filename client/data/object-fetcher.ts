@@ -15,6 +15,10 @@ import type { DiskReadCache } from './disk-read-cache.js';
 import { Semaphore } from './semaphore.js';
 import type { WriteBackCache } from './write-back-cache.js';
 
+/** Fetches of an object that came back shorter than its chunk info says, before the read fails. */
+const SHORT_OBJECT_ATTEMPTS_MAX = 4;
+const SHORT_OBJECT_RETRY_MS = 50;
+
 export class ObjectFetcher {
   private readonly blocks: LRUCache<string, Buffer>;
   private readonly inflight = new Map<string, Promise<Buffer>>();
@@ -50,6 +54,22 @@ export class ObjectFetcher {
    * whole object to be fetched and cached (sequential reads, small objects).
    */
   async read(key: string, offset: number, length: number, whole: boolean): Promise<Buffer> {
+    // An object store whose replace is not atomic (s3rver rewrites a re-PUT in place: a write-back
+    // replay or a retried PUT of identical bytes) can serve a short body for a moment. Such a body
+    // is dropped from the caches and fetched again, a bounded number of times, before the read fails.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readOnce(key, offset, length, whole);
+      } catch (error) {
+        if (!(error instanceof CorruptionError) || attempt >= SHORT_OBJECT_ATTEMPTS_MAX) throw error;
+        this.blocks.delete(key);
+        this.diskCache?.forget(key);
+        await new Promise((resolve) => setTimeout(resolve, SHORT_OBJECT_RETRY_MS * attempt));
+      }
+    }
+  }
+
+  private async readOnce(key: string, offset: number, length: number, whole: boolean): Promise<Buffer> {
     const count = (source: ReadSource): void => this.metrics.bytesFetched.inc({ source }, length);
     const unuploaded = this.unuploaded.get(key);
     if (unuploaded !== undefined) {
