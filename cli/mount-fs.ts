@@ -5,16 +5,13 @@
  * `curvefs local up`. Stopping unmounts (flushing every open file), drains
  * the data path, then ends the session.
  */
-import { execFile } from 'node:child_process';
-import { access, constants as fsConstants, mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
-import { promisify } from 'node:util';
-import { CurveError } from '../src/common/errors.js';
 import type { Logger } from '../src/common/log.js';
 import { objectStoreFromStorageInfo } from '../src/object/from-storage-info.js';
 import { DataClient } from '../client/data/data-client.js';
 import { MetaClient } from '../client/meta/meta-client.js';
-import { fileDataFromDataClient, mountFileSystem, type MountedFileSystem } from '../client/index.js';
+import { checkMountable, fileDataFromDataClient, mountFileSystem, type MountedFileSystem } from '../client/index.js';
 import { removeMountRecord, writeMountRecord } from './mount-record.js';
 
 export interface MountOptions {
@@ -38,57 +35,12 @@ export interface ClientMount {
   stop(): Promise<void>;
 }
 
-const execFileAsync = promisify(execFile);
-const FUSERMOUNT_TIMEOUT_MS = 10_000;
-
-/**
- * A mount whose process died (SIGKILL, crash) leaves the kernel answering
- * ENOTCONN on its mount point. Detach it so the mount point can be reused;
- * a live mount (answers stat) is left alone and reported as busy.
- */
-export async function clearStaleMount(mountPoint: string, log: Logger): Promise<void> {
-  try {
-    await stat(mountPoint);
-    return;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOTCONN') return;
-  }
-  log.warn({ mountPoint }, 'mount point has a dead FUSE mount: detaching it');
-  await execFileAsync('fusermount', ['-u', '-z', mountPoint], { timeout: FUSERMOUNT_TIMEOUT_MS });
-}
-
-/** True when something is mounted exactly at `mountPoint`. */
-export async function isMountPoint(mountPoint: string): Promise<boolean> {
-  const mounts = await readFile('/proc/self/mounts', 'utf8');
-  // /proc/mounts escapes space, tab, newline and backslash as octal.
-  const escaped = mountPoint.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
-  return mounts.split('\n').some((line) => line.split(' ')[1] === escaped);
-}
-
-/** Checks what a mount needs before talking to anyone, so the error says what is wrong. */
-export async function checkMountPrerequisites(mountPoint: string): Promise<void> {
-  try {
-    await access('/dev/fuse', fsConstants.R_OK | fsConstants.W_OK);
-  } catch {
-    throw new CurveError('CURVEFS_ERR_INVALID', 'cannot mount: /dev/fuse is missing or not accessible (load the fuse module, run as root)');
-  }
-  let info;
-  try {
-    info = await stat(mountPoint);
-  } catch (error) {
-    throw new CurveError('CURVEFS_ERR_INVALID', `cannot mount: mount point ${mountPoint}: ${(error as NodeJS.ErrnoException).code ?? error}`);
-  }
-  if (!info.isDirectory()) throw new CurveError('CURVEFS_ERR_INVALID', `cannot mount: ${mountPoint} is not a directory`);
-}
-
 export async function mountClient(options: MountOptions): Promise<ClientMount> {
   const log = options.logger;
-  await clearStaleMount(options.mountPoint, log);
-  await mkdir(options.mountPoint, { recursive: true });
-  if (await isMountPoint(options.mountPoint)) {
-    throw new CurveError('CURVEFS_ERR_INVALID', `cannot mount: ${options.mountPoint} is busy (something is already mounted there)`);
-  }
-  await checkMountPrerequisites(options.mountPoint);
+  // Checked before the session opens, so a bad mount point leaves nothing behind at the MDS.
+  // mkdir fails on a dead FUSE mount (ENOTCONN); checkMountable then detaches it.
+  await mkdir(options.mountPoint, { recursive: true }).catch(() => undefined);
+  await checkMountable(options.mountPoint);
   const meta = await MetaClient.open({ mds: options.mds, fsName: options.fsName, logger: log, mountpoint: { path: options.mountPoint } });
   let data: DataClient | null = null;
   try {

@@ -33,7 +33,7 @@ export type { FileData, FileDataApi } from './vfs/data-api.js';
 export { FileType, ROOT_INODE_ID } from './vfs/meta-api.js';
 export { fileDataFromDataClient } from './vfs/file-data-from-data-client.js';
 export { Vfs } from './vfs/vfs.js';
-export { mountFuse, type FuseMount } from './fuse/fuse-mount.js';
+export { checkMountable, mountFuse, type FuseMount } from './fuse/fuse-mount.js';
 export { unmountMountPoint } from './fuse/umount.js';
 
 export interface MountFileSystemOptions {

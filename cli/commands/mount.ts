@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { CurveError } from '../../src/common/errors.js';
 import { createLogger } from '../../src/common/log.js';
@@ -8,9 +6,8 @@ import { mountSettings } from '../settings.js';
 import { resolveSettings } from '../resolve.js';
 import { runUntilSignal, splitHostPort } from '../run-until-signal.js';
 import { mountClient } from '../mount-fs.js';
+import { unmountMountPoint } from '../../client/index.js';
 
-const execFileAsync = promisify(execFile);
-const UMOUNT_TIMEOUT_MS = 30_000;
 
 export function registerMountCommands(program: Command): void {
   program
@@ -57,12 +54,6 @@ export function registerMountCommands(program: Command): void {
     .description('unmount a CurveFS mount (the mount process flushes and exits)')
     .option('--lazy', 'detach now, finish when no longer busy')
     .action(async (mountPoint: string, options: { lazy?: boolean }) => {
-      const args = options.lazy ? ['-u', '-z', mountPoint] : ['-u', mountPoint];
-      try {
-        await execFileAsync('fusermount', args, { timeout: UMOUNT_TIMEOUT_MS });
-      } catch (error) {
-        const stderr = (error as { stderr?: string }).stderr?.trim();
-        throw new CurveError('CURVEFS_ERR_INVALID', `umount ${mountPoint}: ${stderr || (error as Error).message}`);
-      }
+      await unmountMountPoint(mountPoint, { lazy: options.lazy === true });
     });
 }

@@ -54,7 +54,12 @@ async function isMountPoint(dir: string): Promise<boolean> {
   return text.split('\n').some((line) => line.length > 0 && unescape(line.split(' ')[4] ?? '') === dir);
 }
 
-async function checkMountable(mountPoint: string): Promise<void> {
+/**
+ * What a mount needs, checked before anything else starts so the error says
+ * what is wrong: /dev/fuse usable, the mount point an existing directory with
+ * nothing mounted on it. A dead FUSE mount left by a killed server is detached.
+ */
+export async function checkMountable(mountPoint: string): Promise<void> {
   try {
     await fs.promises.access(DEV_FUSE, fs.constants.R_OK | fs.constants.W_OK);
   } catch (error) {
