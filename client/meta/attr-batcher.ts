@@ -18,6 +18,7 @@ import { RpcError } from '../../src/rpc/index.js';
 import type { InodeAttr, InodeId } from '../vfs/meta-api.js';
 import type { MetaCaller } from './meta-caller.js';
 import type { MetaRouter, Target } from './meta-router.js';
+import { TurnBatcher } from './turn-batcher.js';
 import { attrFromWire } from './meta-wire.js';
 
 /** Server bound on ids per BatchGetInodeAttr (metaserver/partition/limits.ts BATCH_IDS_MAX). */
@@ -30,51 +31,23 @@ interface Pending {
 }
 
 export class AttrBatcher {
-  private queue: Pending[] = [];
-  private isScheduled = false;
+  private readonly turns: TurnBatcher<Pending>;
 
   constructor(
-    private readonly router: MetaRouter,
+    router: MetaRouter,
     private readonly caller: MetaCaller,
     private readonly single: (inodeId: InodeId) => Promise<InodeAttr>,
-  ) {}
-
-  getInodeAttr(inodeId: InodeId): Promise<InodeAttr> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ inodeId, resolve, reject });
-      if (!this.isScheduled) {
-        this.isScheduled = true;
-        setImmediate(() => void this.flush());
-      }
+  ) {
+    this.turns = new TurnBatcher(router, {
+      routeOf: (item) => item.inodeId,
+      maxItems: BATCH_IDS_MAX,
+      runSingle: (item) => this.runSingle(item),
+      runBatch: (locate, items) => this.runBatch(locate, items),
     });
   }
 
-  private async flush(): Promise<void> {
-    const pending = this.queue;
-    this.queue = [];
-    this.isScheduled = false;
-    if (pending.length === 1) return this.runSingle(pending[0]!);
-    const groups = new Map<number, { locate: () => Promise<Target>; items: Pending[] }>();
-    await Promise.all(
-      pending.map(async (p) => {
-        let target: Target;
-        try {
-          target = await this.router.forInode(p.inodeId);
-        } catch {
-          return this.runSingle(p); // the single path reports routing errors as it always did
-        }
-        let group = groups.get(target.partition.partitionId);
-        if (group === undefined) {
-          const id = p.inodeId;
-          group = { locate: () => this.router.forInode(id), items: [] };
-          groups.set(target.partition.partitionId, group);
-        }
-        group.items.push(p);
-      }),
-    );
-    for (const { locate, items } of groups.values()) {
-      for (let i = 0; i < items.length; i += BATCH_IDS_MAX) void this.runBatch(locate, items.slice(i, i + BATCH_IDS_MAX));
-    }
+  getInodeAttr(inodeId: InodeId): Promise<InodeAttr> {
+    return new Promise((resolve, reject) => this.turns.add({ inodeId, resolve, reject }));
   }
 
   private async runBatch(locate: () => Promise<Target>, items: Pending[]): Promise<void> {

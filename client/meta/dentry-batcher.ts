@@ -22,6 +22,7 @@ import { RpcError } from '../../src/rpc/index.js';
 import type { InodeId, LookupResult } from '../vfs/meta-api.js';
 import type { MetaCaller } from './meta-caller.js';
 import type { MetaRouter, Target } from './meta-router.js';
+import { TurnBatcher } from './turn-batcher.js';
 import { attrFromWire, dentryFromWire } from './meta-wire.js';
 
 /** Server bound on items per BatchGetDentry (metaserver/partition/limits.ts BATCH_IDS_MAX). */
@@ -38,55 +39,26 @@ interface Pending {
 }
 
 export class DentryBatcher {
-  private queue: Pending[] = [];
-  private isScheduled = false;
+  private readonly turns: TurnBatcher<Pending>;
   /** BatchGetDentry RPCs sent (tests and benchmarks count them). */
   batchesSent = 0;
 
   constructor(
-    private readonly router: MetaRouter,
+    router: MetaRouter,
     private readonly caller: MetaCaller,
     private readonly single: Single,
-  ) {}
-
-  lookup(parent: InodeId, name: string, withAttr: boolean): Promise<LookupResult | null> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ parent, name, withAttr, resolve, reject });
-      if (!this.isScheduled) {
-        this.isScheduled = true;
-        setImmediate(() => void this.flush());
-      }
+  ) {
+    this.turns = new TurnBatcher(router, {
+      routeOf: (item) => item.parent,
+      keyOf: (item) => (item.withAttr ? 'attr' : ''),
+      maxItems: BATCH_ITEMS_MAX,
+      runSingle: (item) => this.runSingle(item),
+      runBatch: (locate, items) => this.runBatch(locate, items),
     });
   }
 
-  private async flush(): Promise<void> {
-    const pending = this.queue;
-    this.queue = [];
-    this.isScheduled = false;
-    if (pending.length === 1) return this.runSingle(pending[0]!);
-    // Group by partition (routes are cached: no RPC in the common case) and by withAttr.
-    const groups = new Map<string, { locate: () => Promise<Target>; items: Pending[] }>();
-    await Promise.all(
-      pending.map(async (p) => {
-        let target: Target;
-        try {
-          target = await this.router.forInode(p.parent);
-        } catch {
-          return this.runSingle(p); // the single path reports routing errors as it always did
-        }
-        const key = `${target.partition.partitionId}:${p.withAttr ? 1 : 0}`;
-        let group = groups.get(key);
-        if (group === undefined) {
-          const parent = p.parent;
-          group = { locate: () => this.router.forInode(parent), items: [] };
-          groups.set(key, group);
-        }
-        group.items.push(p);
-      }),
-    );
-    for (const { locate, items } of groups.values()) {
-      for (let i = 0; i < items.length; i += BATCH_ITEMS_MAX) void this.runBatch(locate, items.slice(i, i + BATCH_ITEMS_MAX));
-    }
+  lookup(parent: InodeId, name: string, withAttr: boolean): Promise<LookupResult | null> {
+    return new Promise((resolve, reject) => this.turns.add({ parent, name, withAttr, resolve, reject }));
   }
 
   private async runBatch(locate: () => Promise<Target>, items: Pending[]): Promise<void> {
