@@ -16,7 +16,7 @@ import { MonotonicClock } from '../../src/common/clock.js';
 import type { Caller } from '../vfs/posix-permission.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { CallerGroups } from './fuse-caller.js';
-import { Fuse } from './fuse-native-binding.js';
+import { FUSE_DEFAULT_REQUEST_BYTES, Fuse, type FuseIoStats } from './fuse-native-binding.js';
 import { FUSE_MOUNT_DEFAULTS, fuseNativeOptions, type FuseMountSettings } from './fuse-options.js';
 import { fuseOps } from './fuse-ops.js';
 import { unmountMountPoint } from './umount.js';
@@ -40,6 +40,8 @@ export interface FuseMount {
    * which every handle left is released (flushing its data).
    */
   readonly closed: Promise<void>;
+  /** The request size negotiated with the kernel and the READ/WRITE requests served so far. */
+  ioStats(): FuseIoStats;
 }
 
 /** How often the mount table is read to notice an unmount from outside. */
@@ -47,11 +49,16 @@ const EXTERNAL_UNMOUNT_POLL_MS = 1_000;
 
 const DEV_FUSE = '/dev/fuse';
 
-/** Whether `dir` is itself a mount point, from the kernel's table (never touches the mount). */
-async function isMountPoint(dir: string): Promise<boolean> {
+/** `dir`'s line in the kernel's mount table (never touches the mount), or undefined if nothing is mounted there. */
+async function mountInfoLine(dir: string): Promise<string | undefined> {
   const text = await fs.promises.readFile('/proc/self/mountinfo', 'utf8');
   const unescape = (field: string): string => field.replace(/\\([0-7]{3})/g, (_m, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-  return text.split('\n').some((line) => line.length > 0 && unescape(line.split(' ')[4] ?? '') === dir);
+  return text.split('\n').find((line) => line.length > 0 && unescape(line.split(' ')[4] ?? '') === dir);
+}
+
+/** Whether `dir` is itself a mount point, from the kernel's table. */
+async function isMountPoint(dir: string): Promise<boolean> {
+  return (await mountInfoLine(dir)) !== undefined;
 }
 
 /**
@@ -81,6 +88,29 @@ export async function checkMountable(mountPoint: string): Promise<void> {
   if (await isMountPoint(mountPoint)) throw new ConfigError('mountpoint', `${mountPoint} is busy: something is already mounted there`);
 }
 
+/** A mount's device ("0:53", mountinfo's third field), or null if it is not mounted. */
+async function mountDevice(dir: string): Promise<string | null> {
+  return (await mountInfoLine(dir))?.split(' ')[2] ?? null;
+}
+
+/**
+ * The kernel's read-ahead window for the mount: its bdi's read_ahead_kb.
+ * The kernel starts every FUSE bdi at 128 KiB and only lowers it from
+ * libfuse's INIT reply (max_readahead), so without this sequential reads stay
+ * 128 KiB requests however large max_pages is. Best effort: without write
+ * access to /sys (not root, a read-only /sys) the mount keeps 128 KiB.
+ */
+export async function setKernelReadAhead(mountPoint: string, bytes: number, logger: Logger | undefined): Promise<void> {
+  const device = await mountDevice(mountPoint);
+  if (device === null || !/^\d+:\d+$/.test(device)) return;
+  const file = `/sys/class/bdi/${device}/read_ahead_kb`;
+  try {
+    await fs.promises.writeFile(file, String(Math.floor(bytes / 1024)));
+  } catch (error) {
+    logger?.warn({ mountPoint, file, err: error }, 'cannot set the kernel read-ahead window; it stays at 128 KiB');
+  }
+}
+
 function callback(fn: (cb: (error: Error | null) => void) => void): Promise<void> {
   return new Promise((resolve, reject) => fn((error) => (error ? reject(error) : resolve())));
 }
@@ -98,7 +128,12 @@ export async function mountFuse(vfs: Vfs, mountPointPath: string, options: FuseM
   } catch (error) {
     throw new CurveError('CURVEFS_ERR_UNAVAILABLE', `cannot mount ${mountPoint}: ${(error as Error).message}`, { cause: error });
   }
-  options.logger?.info({ mountPoint, fsName: settings.fsName }, 'mounted');
+  await setKernelReadAhead(mountPoint, settings.readAheadBytes, options.logger);
+  const io = fuse.ioStats();
+  options.logger?.info({ mountPoint, fsName: settings.fsName, kernelMinor: io.kernelMinor, maxPages: io.maxPages, maxWrite: io.maxWrite }, 'mounted');
+  if (settings.ioRequestBytesMax > FUSE_DEFAULT_REQUEST_BYTES && io.maxPages === 0) {
+    options.logger?.warn({ mountPoint, kernelMinor: io.kernelMinor }, 'the kernel does not offer FUSE_MAX_PAGES: FUSE requests stay at 128 KiB');
+  }
   let unmounting: Promise<void> | null = null;
   let settle: { resolve: () => void; reject: (error: unknown) => void } | null = null;
   const closed = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
@@ -149,5 +184,5 @@ export async function mountFuse(vfs: Vfs, mountPointPath: string, options: FuseM
   }, EXTERNAL_UNMOUNT_POLL_MS);
   watcher.unref();
 
-  return { mountPoint, unmount: () => start(false), closed };
+  return { mountPoint, unmount: () => start(false), closed, ioStats: () => fuse.ioStats() };
 }

@@ -29,6 +29,9 @@
  *   `utimens(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec)` where a
  *   nanoseconds value may be UTIME_NOW or UTIME_OMIT (fuse-native passed
  *   the access time twice in ms, "now" and "omit" alike as 1073 ms);
+ * - requests may be larger than 128 KiB (native patch 5): `ioRequestBytes`
+ *   asks the kernel for that many bytes per READ/WRITE (FUSE_MAX_PAGES),
+ *   and `ioStats()` tells what was negotiated and seen;
  * - trimmed: the per-op timeouts (we never time out: a flush to a slow store
  *   may take long), macOS options, `mkdir`/`force` (fuse-mount.ts checks and
  *   clears the mount point itself), nanoresource, and the errno table.
@@ -90,7 +93,46 @@ export interface FuseMountOptionsNative {
   readonly defaultPermissions?: boolean;
   readonly allowOther?: boolean;
   readonly debug?: boolean;
+  /**
+   * Bytes per READ/WRITE request to negotiate (native patch 5): above the
+   * kernel's default of 128 KiB the addon asks for FUSE_MAX_PAGES. The mount
+   * options max_write/max_read must allow as much (fuse-options.ts). Default
+   * 128 KiB, libfuse 2.9's own behaviour.
+   */
+  readonly ioRequestBytes?: number;
 }
+
+/** What the addon saw and negotiated on one mount (native patch 5), for tests and benchmarks. */
+export interface FuseIoStats {
+  /** Whether the kernel's INIT was answered. */
+  readonly isInitialized: boolean;
+  /** The protocol minor the kernel offered (7.x). */
+  readonly kernelMinor: number;
+  /** Whether the kernel offered FUSE_MAX_PAGES (Linux 4.20+). */
+  readonly kernelOffersMaxPages: boolean;
+  /** Length of libfuse's own INIT reply payload (24 for libfuse 2.9). */
+  readonly initReplyBytes: number;
+  /** max_pages we told the kernel; 0 when the reply was left as libfuse made it (requests stay at 128 KiB). */
+  readonly maxPages: number;
+  /** max_write in the INIT reply. */
+  readonly maxWrite: number;
+  readonly readRequests: number;
+  readonly readBytes: number;
+  /** The largest READ request seen (bytes asked for). */
+  readonly readMax: number;
+  readonly writeRequests: number;
+  readonly writeBytes: number;
+  /** The largest WRITE request seen. */
+  readonly writeMax: number;
+}
+
+/** FUSE_MAX_PAGES in fuse_init_in.flags. */
+const FUSE_MAX_PAGES_FLAG = 1 << 22;
+const IO_STATS_FIELDS = 12;
+/** libfuse 2.9's request size (32 pages), used when the options ask for nothing else. */
+export const FUSE_DEFAULT_REQUEST_BYTES = 131_072;
+/** The most a request can carry: 65535 pages is max_pages' limit; 16 MiB is already far past the kernel's default cap (256 pages). */
+export const FUSE_REQUEST_BYTES_LIMIT = 16 * 1024 * 1024;
 
 const UINT32 = 4_294_967_296;
 
@@ -150,8 +192,10 @@ interface NativeBinding {
     malloc: (size: number) => Buffer,
     handlers: readonly (NativeHandler | undefined)[],
     implemented: Uint32Array,
+    ioRequestBytes: number,
   ): void;
   fuse_native_unmount(mountPoint: string, thread: Buffer): void;
+  fuse_native_io_stats(thread: Buffer, into: Float64Array): void;
   readonly [name: string]: unknown;
 }
 
@@ -178,6 +222,7 @@ function loadBinding(): NativeBinding {
     const loaded = createRequire(import.meta.url)(nativeAddonPath()) as NativeBinding;
     // An addon built before native patch 4 would send ms times and 18-uint32 stats.
     assert(loaded['utime_now'] === UTIME_NOW && loaded['utime_omit'] === UTIME_OMIT, 'the FUSE addon predates ns timestamps: run `npm run build:native`');
+    assert(typeof loaded.fuse_native_io_stats === 'function', 'the FUSE addon predates large requests: run `npm run build:native`');
     binding = loaded;
   }
   return binding;
@@ -342,6 +387,8 @@ export class Fuse {
     private readonly options: FuseMountOptionsNative = {},
   ) {
     this.mountPoint = path.resolve(mountPoint);
+    const io = options.ioRequestBytes ?? FUSE_DEFAULT_REQUEST_BYTES;
+    assert(Number.isInteger(io) && io >= 4096 && io % 4096 === 0 && io <= FUSE_REQUEST_BYTES_LIMIT, `request size ${io}`);
     const native = loadBinding();
     this.thread = Buffer.alloc(native.sizeof_fuse_thread_t);
     this.handlers = new Array(HANDLER_SLOTS).fill(undefined);
@@ -403,6 +450,26 @@ export class Fuse {
     return parts.length > 0 ? `-o${parts.join(',')}` : '';
   }
 
+  /** What the kernel offered, what we negotiated, and the READ/WRITE requests seen so far. */
+  ioStats(): FuseIoStats {
+    const v = new Float64Array(IO_STATS_FIELDS);
+    loadBinding().fuse_native_io_stats(this.thread, v);
+    return {
+      isInitialized: v[0] === 2,
+      kernelMinor: v[1]!,
+      kernelOffersMaxPages: (v[2]! & FUSE_MAX_PAGES_FLAG) !== 0,
+      initReplyBytes: v[3]!,
+      maxPages: v[4]!,
+      maxWrite: v[5]!,
+      readRequests: v[6]!,
+      readBytes: v[7]!,
+      readMax: v[8]!,
+      writeRequests: v[9]!,
+      writeBytes: v[10]!,
+      writeMax: v[11]!,
+    };
+  }
+
   /** Mounts; the callback runs once the kernel's init request arrived (or with the error). */
   mount(callback: (error: Error | null) => void): void {
     assert(this.state === 'new', `mount called twice on ${this.mountPoint}`);
@@ -422,6 +489,7 @@ export class Fuse {
         },
         this.handlers,
         this.implemented,
+        this.options.ioRequestBytes ?? FUSE_DEFAULT_REQUEST_BYTES,
       );
     } catch (error) {
       this.mountCallback = null;

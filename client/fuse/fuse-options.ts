@@ -8,13 +8,23 @@
  * to fsname after a comma reach libfuse as options of their own. Without
  * big_writes/max_write the kernel splits writes into 4 KiB requests.
  *
+ * Request size: libfuse 2.9 alone gets 128 KiB per READ/WRITE at most (it
+ * predates FUSE_MAX_PAGES); our addon negotiates `ioRequestBytesMax` (1 MiB
+ * by default: the kernel's default fs.fuse.max_pages_limit is 256 pages)
+ * when the kernel offers it, and falls back to 128 KiB when not. max_write
+ * (libfuse's cap on its INIT reply) and max_read (the kernel's cap on READ)
+ * must allow as much, hence the same figure in both. The kernel's read-ahead
+ * window is its bdi's (128 KiB unless raised): fuse-mount.ts raises it to
+ * `readAheadBytes` after mounting, since libfuse's max_readahead can only
+ * lower it.
+ *
  * Not `hard_remove`: with it libfuse hands a NULL path for operations on an
  * unlinked-but-open file, and fuse-native turns that into an uninitialised JS
  * argument. Without it libfuse keeps such a file under a hidden name
  * (".fuse_hidden…", via our rename) and unlinks it at the last release.
  */
 import { assert } from '../../src/common/assert.js';
-import type { FuseMountOptionsNative } from './fuse-native-binding.js';
+import { FUSE_REQUEST_BYTES_LIMIT, type FuseMountOptionsNative } from './fuse-native-binding.js';
 
 export interface FuseMountSettings {
   /** Shown as the mount's source (df, /proc/mounts). Letters, digits, . _ - only. */
@@ -23,9 +33,9 @@ export interface FuseMountSettings {
   readonly attrTtlMs: number;
   /** Kernel dentry cache lifetime (also for negative entries). */
   readonly entryTtlMs: number;
-  /** Bytes per FUSE read/write request (the kernel caps writes at 128 KiB with FUSE 2). */
+  /** Bytes per FUSE read/write request (1 MiB where the kernel has FUSE_MAX_PAGES, else 128 KiB). */
   readonly ioRequestBytesMax: number;
-  /** Kernel read-ahead window. */
+  /** Kernel read-ahead window (the mount's bdi read_ahead_kb). */
   readonly readAheadBytes: number;
   /** Let other users than the mounting one in (needs user_allow_other for non-root). */
   readonly allowOther: boolean;
@@ -41,7 +51,7 @@ export const FUSE_MOUNT_DEFAULTS = {
   fsName: 'curvefs',
   attrTtlMs: 1_000,
   entryTtlMs: 1_000,
-  ioRequestBytesMax: 131_072,
+  ioRequestBytesMax: 1_048_576,
   readAheadBytes: 1_048_576,
   allowOther: false,
   defaultPermissions: true,
@@ -51,7 +61,7 @@ export const FUSE_MOUNT_DEFAULTS = {
 /** The options object for `new Fuse(mountPoint, ops, options)`. */
 export function fuseNativeOptions(settings: FuseMountSettings): FuseMountOptionsNative {
   assert(/^[A-Za-z0-9._-]{1,64}$/.test(settings.fsName), `fs name must be plain: ${settings.fsName}`);
-  assert(settings.ioRequestBytesMax >= 4096 && settings.ioRequestBytesMax % 4096 === 0, 'request size');
+  assert(settings.ioRequestBytesMax >= 4096 && settings.ioRequestBytesMax % 4096 === 0 && settings.ioRequestBytesMax <= FUSE_REQUEST_BYTES_LIMIT, 'request size');
   assert(settings.readAheadBytes >= 0 && settings.attrTtlMs >= 0 && settings.entryTtlMs >= 0, 'non-negative');
   const seconds = (ms: number): string => String(ms / 1000);
   const extra = [
@@ -80,6 +90,7 @@ export function fuseNativeOptions(settings: FuseMountSettings): FuseMountOptions
     defaultPermissions: settings.defaultPermissions,
     allowOther: settings.allowOther,
     debug: settings.debug,
+    ioRequestBytes: settings.ioRequestBytesMax,
   };
 }
 

@@ -104,7 +104,7 @@ for (const config of [
       const line = (await fs.promises.readFile('/proc/self/mountinfo', 'utf8')).split('\n').find((l) => l.split(' ')[4] === mnt);
       assert.ok(line !== undefined, `${mnt} in mountinfo`);
       const superOptions = line.split(' - ')[1]!.split(' ')[2]!.split(',');
-      assert.ok(superOptions.includes('max_read=131072'), line);
+      assert.ok(superOptions.includes('max_read=1048576'), line);
       assert.equal(superOptions.includes('default_permissions'), config.args.length === 0, line);
       assert.ok(superOptions.includes('allow_other'), line);
     });

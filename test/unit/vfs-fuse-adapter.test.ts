@@ -34,7 +34,7 @@ test('mount options carry large requests, kernel TTLs equal to the cache TTLs, u
   const fsname = String(options.fsname);
   const parts = fsname.split(',');
   assert.equal(parts[0], 'curvefs');
-  for (const expected of ['big_writes', 'max_write=131072', 'max_read=131072', 'use_ino', 'attr_timeout=1.5', 'entry_timeout=0.25', 'negative_timeout=0.25']) {
+  for (const expected of ['big_writes', 'max_write=1048576', 'max_read=1048576', 'use_ino', 'attr_timeout=1.5', 'entry_timeout=0.25', 'negative_timeout=0.25']) {
     assert.ok(parts.includes(expected), `${expected} in ${fsname}`);
   }
   assert.ok(!parts.includes('hard_remove'));

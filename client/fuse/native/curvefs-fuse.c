@@ -33,6 +33,25 @@
  *       utimens with UTIME_OMIT for the time the kernel leaves alone
  *       (touch -a, touch -m) and UTIME_NOW for "now"; without it libfuse
  *       calls utimens only when both times are set, and never says "now".
+ *  5. Requests larger than 128 KiB (see "Large requests" below). libfuse 2.9
+ *     predates FUSE_MAX_PAGES (kernel 4.20, protocol 7.28), so the kernel
+ *     keeps its default of 32 pages per request: every read and write is cut
+ *     into 128 KiB pieces, each a round trip to JS. The mount now serves the
+ *     kernel's /dev/fuse descriptor through a channel of our own
+ *     (fuse_chan_new, public in libfuse 2.9) that
+ *     - has a receive buffer of the requested size plus 4 KiB, so libfuse's
+ *       do_init does not clamp max_write to 128 KiB and fuse_loop_mt's
+ *       workers read whole 1 MiB requests;
+ *     - rewrites libfuse's reply to FUSE_INIT (matched by the request's
+ *       unique id) into the longer 7.28 layout with FUSE_MAX_PAGES and
+ *       max_pages, everything else as libfuse chose it, when the kernel
+ *       offered FUSE_MAX_PAGES; otherwise the reply goes out untouched and
+ *       requests stay at 128 KiB;
+ *     - counts READ and WRITE requests and their sizes (fuse_native_io_stats)
+ *       so tests and benchmarks can see what was negotiated.
+ *     The protocol minor we answer stays libfuse's (7.19): the kernel reads
+ *     max_pages whatever the minor, and every other reply keeps the layout
+ *     libfuse writes.
  */
 
 #define FUSE_USE_VERSION 29
@@ -52,8 +71,13 @@
 #include <fuse_lowlevel.h>
 
 #include <unistd.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/uio.h>
+#include <fcntl.h>
 #include <pthread.h>
 
 static int IS_ARRAY_BUFFER_DETACH_SUPPORTED = 0;
@@ -174,6 +198,24 @@ typedef struct {
   uv_async_t async;
   uv_mutex_t mut;
   uv_sem_t sem;
+
+  // Large requests (CurveFS patch 5). Written by the FUSE threads, read by JS
+  // through fuse_native_io_stats; INIT is answered before any other request
+  // arrives, so its fields are settled once requests flow.
+  uint32_t io_bytes_max;        // bytes per request the mount asked for
+  uint32_t init_state;          // 0: no INIT yet, 1: INIT received, 2: INIT answered
+  uint64_t init_unique;         // the INIT request's unique id
+  uint32_t kernel_minor;        // protocol minor the kernel offered
+  uint32_t kernel_flags;        // init flags the kernel offered
+  uint32_t init_reply_bytes;    // length of libfuse's INIT reply payload
+  uint32_t init_max_pages;      // max_pages we told the kernel (0: not extended)
+  uint32_t init_max_write;      // max_write in the reply
+  uint64_t read_requests;
+  uint64_t read_bytes;
+  uint32_t read_max;
+  uint64_t write_requests;
+  uint64_t write_bytes;
+  uint32_t write_max;
 } fuse_thread_t;
 
 typedef struct {
@@ -844,19 +886,291 @@ static fuse_thread_locals_t* get_thread_locals () {
   return l;
 }
 
+
+// Large requests (CurveFS patch 5): our channel over the kernel's /dev/fuse fd.
+
+// The FUSE wire format (Linux include/uapi/linux/fuse.h), only what we read
+// or rewrite. libfuse 2.9 does not install its fuse_kernel.h, and its copy
+// stops at 7.19, before max_pages.
+#define CFS_FUSE_READ 15
+#define CFS_FUSE_WRITE 16
+#define CFS_FUSE_INIT 26
+#define CFS_FUSE_MAX_PAGES (1u << 22)
+// The kernel's default and what libfuse's own channel is sized for.
+#define CFS_DEFAULT_MAX_PAGES 32
+// Room libfuse keeps for headers in a receive buffer (do_init: bufsize -= 4096).
+#define CFS_HEADER_ROOM 4096
+
+struct cfs_in_header {
+  uint32_t len;
+  uint32_t opcode;
+  uint64_t unique;
+  uint64_t nodeid;
+  uint32_t uid;
+  uint32_t gid;
+  uint32_t pid;
+  uint32_t padding;
+};
+
+struct cfs_out_header {
+  uint32_t len;
+  int32_t error;
+  uint64_t unique;
+};
+
+struct cfs_init_in {
+  uint32_t major;
+  uint32_t minor;
+  uint32_t max_readahead;
+  uint32_t flags;
+};
+
+// fuse_init_out as of 7.28+ (64 bytes); libfuse 2.9 fills the first 24.
+struct cfs_init_out {
+  uint32_t major;
+  uint32_t minor;
+  uint32_t max_readahead;
+  uint32_t flags;
+  uint16_t max_background;
+  uint16_t congestion_threshold;
+  uint32_t max_write;
+  uint32_t time_gran;
+  uint16_t max_pages;
+  uint16_t map_alignment;
+  uint32_t flags2;
+  uint32_t unused[7];
+};
+
+// fuse_read_in and fuse_write_in start alike: fh, offset, size.
+struct cfs_io_in {
+  uint64_t fh;
+  uint64_t offset;
+  uint32_t size;
+};
+
+_Static_assert(sizeof(struct cfs_in_header) == 40, "fuse_in_header is 40 bytes");
+_Static_assert(sizeof(struct cfs_out_header) == 16, "fuse_out_header is 16 bytes");
+_Static_assert(sizeof(struct cfs_init_out) == 64, "fuse_init_out is 64 bytes");
+_Static_assert(offsetof(struct cfs_init_out, time_gran) == 24, "libfuse 2.9's reply ends at time_gran");
+_Static_assert(offsetof(struct cfs_init_out, max_pages) == 28, "max_pages follows time_gran");
+
+// The reply we send when extending: up to and including map_alignment.
+#define CFS_INIT_OUT_EXTENDED_BYTES (offsetof(struct cfs_init_out, map_alignment) + sizeof(uint16_t))
+
+static void store_max (uint32_t *slot, uint32_t value) {
+  uint32_t seen = __atomic_load_n(slot, __ATOMIC_RELAXED);
+  while (value > seen && !__atomic_compare_exchange_n(slot, &seen, value, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+}
+
+// Runs on the FUSE thread that read the request: remember INIT, count I/O.
+static void note_request (fuse_thread_t *ft, const char *buf, size_t len) {
+  const struct cfs_in_header *in = (const struct cfs_in_header *) buf;
+  const char *arg = buf + sizeof(struct cfs_in_header);
+  size_t arg_len = len - sizeof(struct cfs_in_header);
+
+  if ((in->opcode == CFS_FUSE_READ || in->opcode == CFS_FUSE_WRITE) && arg_len >= sizeof(struct cfs_io_in)) {
+    uint32_t size = ((const struct cfs_io_in *) arg)->size;
+    if (in->opcode == CFS_FUSE_READ) {
+      __atomic_fetch_add(&ft->read_requests, 1, __ATOMIC_RELAXED);
+      __atomic_fetch_add(&ft->read_bytes, size, __ATOMIC_RELAXED);
+      store_max(&ft->read_max, size);
+    } else {
+      __atomic_fetch_add(&ft->write_requests, 1, __ATOMIC_RELAXED);
+      __atomic_fetch_add(&ft->write_bytes, size, __ATOMIC_RELAXED);
+      store_max(&ft->write_max, size);
+    }
+    return;
+  }
+
+  if (in->opcode == CFS_FUSE_INIT && __atomic_load_n(&ft->init_state, __ATOMIC_ACQUIRE) == 0 && arg_len >= sizeof(struct cfs_init_in)) {
+    const struct cfs_init_in *init = (const struct cfs_init_in *) arg;
+    ft->init_unique = in->unique;
+    ft->kernel_minor = init->minor;
+    ft->kernel_flags = init->minor >= 6 ? init->flags : 0;
+    __atomic_store_n(&ft->init_state, 1, __ATOMIC_RELEASE);
+  }
+}
+
+// The max_pages to ask for: what the mount asked for, in whole pages, when
+// that is more than the kernel's default and the kernel knows FUSE_MAX_PAGES.
+// The kernel clamps it to fs.fuse.max_pages_limit (256 by default).
+static uint32_t wanted_max_pages (fuse_thread_t *ft) {
+  long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0 || !(ft->kernel_flags & CFS_FUSE_MAX_PAGES)) return 0;
+  uint32_t pages = ft->io_bytes_max / (uint32_t) page;
+  if (pages <= CFS_DEFAULT_MAX_PAGES) return 0;
+  return pages > 65535 ? 65535 : pages;
+}
+
+/*
+ * libfuse's INIT reply, extended to carry max_pages. `iov` is libfuse's reply
+ * (header, then the payload in one or more pieces); on success `hdr`, `out`
+ * and `into` hold the reply to send instead. Only a successful reply of the
+ * expected size (24 bytes from libfuse 2.9, at most the 64 of 7.28+) is
+ * touched: anything else goes out as it is.
+ */
+static int extend_init_reply (fuse_thread_t *ft, const struct iovec iov[], size_t count,
+                              struct cfs_out_header *hdr, struct cfs_init_out *out, struct iovec into[2]) {
+  memcpy(hdr, iov[0].iov_base, sizeof(*hdr));
+  size_t payload = 0;
+  for (size_t i = 1; i < count; i++) payload += iov[i].iov_len;
+  ft->init_reply_bytes = (uint32_t) payload;
+  if (hdr->error != 0 || payload < offsetof(struct cfs_init_out, time_gran) || payload > sizeof(*out)) return 0;
+
+  memset(out, 0, sizeof(*out));
+  size_t at = 0;
+  for (size_t i = 1; i < count; i++) {
+    memcpy(((char *) out) + at, iov[i].iov_base, iov[i].iov_len);
+    at += iov[i].iov_len;
+  }
+  ft->init_max_write = out->max_write;
+
+  uint32_t pages = wanted_max_pages(ft);
+  if (pages == 0) return 0;
+  out->flags |= CFS_FUSE_MAX_PAGES;
+  out->max_pages = (uint16_t) pages;
+  ft->init_max_pages = pages;
+
+  size_t len = payload > CFS_INIT_OUT_EXTENDED_BYTES ? payload : CFS_INIT_OUT_EXTENDED_BYTES;
+  hdr->len = (uint32_t) (sizeof(*hdr) + len);
+  into[0].iov_base = hdr;
+  into[0].iov_len = sizeof(*hdr);
+  into[1].iov_base = out;
+  into[1].iov_len = len;
+  return 1;
+}
+
+// As libfuse's fuse_kern_chan_receive, plus note_request.
+static int curvefs_chan_receive (struct fuse_chan **chp, char *buf, size_t size) {
+  struct fuse_chan *ch = *chp;
+  fuse_thread_t *ft = (fuse_thread_t *) fuse_chan_data(ch);
+  struct fuse_session *se = fuse_chan_session(ch);
+  assert(se != NULL);
+  ssize_t res;
+  int err;
+
+  for (;;) {
+    res = read(fuse_chan_fd(ch), buf, size);
+    err = errno;
+    if (fuse_session_exited(se)) return 0;
+    // ENOENT: the request was interrupted before we read it; read the next.
+    if (res == -1 && err == ENOENT) continue;
+    break;
+  }
+  if (res == -1) {
+    // ENODEV: unmounted.
+    if (err == ENODEV) {
+      fuse_session_exit(se);
+      return 0;
+    }
+    if (err != EINTR && err != EAGAIN) perror("fuse: reading device");
+    return -err;
+  }
+  if ((size_t) res < sizeof(struct cfs_in_header)) {
+    fprintf(stderr, "short read on fuse device\n");
+    return -EIO;
+  }
+  note_request(ft, buf, (size_t) res);
+  return (int) res;
+}
+
+// As libfuse's fuse_kern_chan_send, except that the first reply to INIT may be extended.
+static int curvefs_chan_send (struct fuse_chan *ch, const struct iovec iov[], size_t count) {
+  if (iov == NULL) return 0;
+  fuse_thread_t *ft = (fuse_thread_t *) fuse_chan_data(ch);
+  struct cfs_out_header hdr;
+  struct cfs_init_out out;
+  struct iovec extended[2];
+
+  if (__atomic_load_n(&ft->init_state, __ATOMIC_ACQUIRE) == 1 && count >= 1 && iov[0].iov_len == sizeof(struct cfs_out_header) &&
+      ((const struct cfs_out_header *) iov[0].iov_base)->unique == ft->init_unique) {
+    if (extend_init_reply(ft, iov, count, &hdr, &out, extended)) {
+      iov = extended;
+      count = 2;
+    }
+    __atomic_store_n(&ft->init_state, 2, __ATOMIC_RELEASE);
+  }
+
+  ssize_t res = writev(fuse_chan_fd(ch), iov, count);
+  int err = errno;
+  if (res == -1) {
+    struct fuse_session *se = fuse_chan_session(ch);
+    assert(se != NULL);
+    // ENOENT: the request was interrupted meanwhile.
+    if (!fuse_session_exited(se) && err != ENOENT) perror("fuse: writing device");
+    return -err;
+  }
+  return 0;
+}
+
+static void curvefs_chan_destroy (struct fuse_chan *ch) {
+  int fd = fuse_chan_fd(ch);
+  if (fd != -1) close(fd);
+}
+
+/*
+ * Replaces the channel fuse_mount() made with ours over the same descriptor
+ * (duplicated: destroying libfuse's channel closes its copy). On failure the
+ * mount is undone and NULL returned.
+ */
+static struct fuse_chan * curvefs_chan_new (const char *mnt, struct fuse_chan *kernel_ch, fuse_thread_t *ft) {
+  struct fuse_chan_ops ops = {
+    .receive = curvefs_chan_receive,
+    .send = curvefs_chan_send,
+    .destroy = curvefs_chan_destroy,
+  };
+  uint32_t io_bytes = ft->io_bytes_max;
+  uint32_t default_bytes = CFS_DEFAULT_MAX_PAGES * (uint32_t) sysconf(_SC_PAGESIZE);
+  if (io_bytes < default_bytes) io_bytes = default_bytes;
+
+  int fd = fcntl(fuse_chan_fd(kernel_ch), F_DUPFD_CLOEXEC, 0);
+  fuse_chan_destroy(kernel_ch);
+  if (fd == -1) {
+    fuse_unmount(mnt, NULL);
+    return NULL;
+  }
+  struct fuse_chan *ch = fuse_chan_new(&ops, fd, (size_t) io_bytes + CFS_HEADER_ROOM, ft);
+  if (ch == NULL) {
+    close(fd);
+    fuse_unmount(mnt, NULL);
+  }
+  return ch;
+}
+
+NAPI_METHOD(fuse_native_io_stats) {
+  NAPI_ARGV(2)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0);
+  NAPI_ARGV_BUFFER_CAST(double *, out, 1);
+  out[0] = (double) __atomic_load_n(&ft->init_state, __ATOMIC_ACQUIRE);
+  out[1] = (double) ft->kernel_minor;
+  out[2] = (double) ft->kernel_flags;
+  out[3] = (double) ft->init_reply_bytes;
+  out[4] = (double) ft->init_max_pages;
+  out[5] = (double) ft->init_max_write;
+  out[6] = (double) __atomic_load_n(&ft->read_requests, __ATOMIC_RELAXED);
+  out[7] = (double) __atomic_load_n(&ft->read_bytes, __ATOMIC_RELAXED);
+  out[8] = (double) __atomic_load_n(&ft->read_max, __ATOMIC_RELAXED);
+  out[9] = (double) __atomic_load_n(&ft->write_requests, __ATOMIC_RELAXED);
+  out[10] = (double) __atomic_load_n(&ft->write_bytes, __ATOMIC_RELAXED);
+  out[11] = (double) __atomic_load_n(&ft->write_max, __ATOMIC_RELAXED);
+  return NULL;
+}
+
 static void* start_fuse_thread (void *data) {
   fuse_thread_t *ft = (fuse_thread_t *) data;
   fuse_loop_mt(ft->fuse);
 
-  fuse_unmount(ft->mnt, ft->ch);
+  // Detach the channel before fuse_unmount frees it (upstream did it after:
+  // a read of freed memory), so fuse_destroy does not free it twice.
   fuse_session_remove_chan(ft->ch);
+  fuse_unmount(ft->mnt, ft->ch);
   fuse_destroy(ft->fuse);
 
   return NULL;
 }
 
 NAPI_METHOD(fuse_native_mount) {
-  NAPI_ARGV(7)
+  NAPI_ARGV(8)
 
   NAPI_ARGV_UTF8(mnt, 1024, 0);
   NAPI_ARGV_UTF8(mntopts, 1024, 1);
@@ -865,6 +1179,8 @@ NAPI_METHOD(fuse_native_mount) {
   napi_create_reference(env, argv[4], 1, &(ft->malloc));
   napi_value handlers = argv[5];
   NAPI_ARGV_BUFFER_CAST(uint32_t *, implemented, 6)
+  // Bytes per READ/WRITE request wanted (CurveFS patch 5); up to 128 KiB means the kernel's default.
+  NAPI_ARGV_UINT32(io_bytes_max, 7)
 
   for (int i = 0; i < 35; i++) {
     ft->handlers[i] = NULL;
@@ -920,10 +1236,18 @@ NAPI_METHOD(fuse_native_mount) {
   };
 
   struct fuse_args args = FUSE_ARGS_INIT(_argc, _argv);
-  struct fuse_chan *ch = fuse_mount(mnt, &args);
+  struct fuse_chan *kernel_ch = fuse_mount(mnt, &args);
 
-  if (ch == NULL) {
+  if (kernel_ch == NULL) {
     napi_throw_error(env, "fuse failed", "fuse failed");
+    return NULL;
+  }
+
+  ft->io_bytes_max = io_bytes_max;
+  ft->init_state = 0;
+  struct fuse_chan *ch = curvefs_chan_new(mnt, kernel_ch, ft);
+  if (ch == NULL) {
+    napi_throw_error(env, "fuse failed", "fuse failed: cannot make the FUSE channel");
     return NULL;
   }
 
@@ -982,6 +1306,7 @@ NAPI_INIT() {
 
   NAPI_EXPORT_FUNCTION(fuse_native_mount)
   NAPI_EXPORT_FUNCTION(fuse_native_unmount)
+  NAPI_EXPORT_FUNCTION(fuse_native_io_stats)
 
   NAPI_EXPORT_FUNCTION(fuse_native_signal_getattr)
   NAPI_EXPORT_FUNCTION(fuse_native_signal_init)
