@@ -30,11 +30,18 @@ import { freePort, isPortFree, LOOPBACK_HOST } from '../test/helpers/ports.js';
 import { startProcess, type ProcessHandle } from '../test/helpers/process.js';
 
 const isQuick = process.argv.includes('--quick');
+/** `--only create` runs just that operation at 32 callers (profiling); `--ops N` sets its count. */
+const argAfter = (flag: string): string | undefined => {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const only = argAfter('--only');
+const opsOverride = argAfter('--ops') === undefined ? undefined : Number(argAfter('--ops'));
 /** Operations per (operation, caller count) run: one caller is latency-bound, so it gets fewer. */
-const opsFor = (callers: number): number => (isQuick ? 1_000 : callers === 1 ? 2_000 : 20_000);
+const opsFor = (callers: number): number => opsOverride ?? (isQuick ? 1_000 : callers === 1 ? 2_000 : 20_000);
 const LIST_ENTRIES = isQuick ? 2_000 : 10_000;
 const LIST_RUNS = isQuick ? 32 : 64;
-const CALLERS = [1, 32] as const;
+const CALLERS: readonly number[] = only === undefined ? [1, 32] : [32];
 
 interface Row {
   readonly op: string;
@@ -64,7 +71,9 @@ function rssBytes(pid: number): number {
 }
 
 /** Runs `count` operations with `callers` closed-loop callers; op(i) gets a distinct i in [0, count). */
-async function measure(op: string, callers: number, count: number, fn: (i: number) => Promise<void>): Promise<Row> {
+async function measure(op: string, callers: number, count: number, fn: (i: number) => Promise<void>): Promise<Row | null> {
+  // Creates are always run: the other operations work on the files they make.
+  if (only !== undefined && op !== only && op !== 'create') return null;
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -100,7 +109,8 @@ async function main(): Promise<void> {
         await startProcess({
           name: `metaserver-${i}`,
           command: process.execPath,
-          args: [join(import.meta.dirname, 'meta-bench-server.js'), address, join(root, `ms${i}`)],
+          // META_BENCH_NODE_ARGS: node flags for the metaserver processes (e.g. --cpu-prof).
+          args: [...(process.env['META_BENCH_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? []), join(import.meta.dirname, 'meta-bench-server.js'), address, join(root, `ms${i}`)],
           ready: { kind: 'line', pattern: /metaserver ready/ },
           readyTimeoutMs: 30_000,
         }),
@@ -128,7 +138,7 @@ async function main(): Promise<void> {
     console.log(`meta bench: 3 metaserver processes, ${opsFor(1)}/${opsFor(32)} ops per run at 1/32 callers${isQuick ? ' (quick)' : ''}`);
 
     const rssBefore = procs.reduce((sum, p) => sum + rssBytes(p.pid), 0);
-    const rows: Row[] = [];
+    const rows: (Row | null)[] = [];
     let inodesCreated = 0;
     for (const callers of CALLERS) {
       const OPS = opsFor(callers);
@@ -169,7 +179,7 @@ async function main(): Promise<void> {
     // A directory of LIST_ENTRIES names (dentries only: listing does not read inodes).
     const big = await meta.createInode({ type: FileType.Directory, mode: 0o40755, uid: 0, gid: 0, rdev: 0, symlink: '', parent: ROOT_INODE_ID, time: time() });
     await meta.createDentry({ parentInodeId: ROOT_INODE_ID, name: 'big', inodeId: big.inodeId, type: FileType.Directory }, time());
-    let made = 0;
+    let made = only === undefined || only.startsWith('list') ? 0 : LIST_ENTRIES;
     await Promise.all(
       Array.from({ length: 32 }, async () => {
         for (let i = made++; i < LIST_ENTRIES; i = made++) {
@@ -188,8 +198,8 @@ async function main(): Promise<void> {
     const rssAfter = procs.reduce((sum, p) => sum + rssBytes(p.pid), 0);
     const perMillion = ((rssAfter - rssBefore) / 3 / inodesCreated) * 1_000_000;
     // A few thousand inodes are lost in heap noise: the figure means something only in the full run.
-    if (!isQuick) console.log(`memory: ${(perMillion / 2 ** 20).toFixed(0)} MiB RSS growth per million inodes+dentries per metaserver (${inodesCreated} created, RSS includes WAL buffers and GC slack)`);
-    const at32 = (op: string): number => rows.find((r) => r.op === op && r.callers === 32)?.opsPerSec ?? 0;
+    if (!isQuick && only === undefined) console.log(`memory: ${(perMillion / 2 ** 20).toFixed(0)} MiB RSS growth per million inodes+dentries per metaserver (${inodesCreated} created, RSS includes WAL buffers and GC slack)`);
+    const at32 = (op: string): number => rows.find((r) => r !== null && r.op === op && r.callers === 32)?.opsPerSec ?? 0;
     console.log(`meta: create ${at32('create').toFixed(0)} lookup ${at32('lookup').toFixed(0)} ops/s at 32 callers`);
   } finally {
     for (const t of timers) clearInterval(t);

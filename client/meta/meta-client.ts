@@ -51,6 +51,7 @@ import { MetaRouter, type Target } from './meta-router.js';
 import { attrFromWire, chunkInfoFromWire, dentryFromWire, timeToWire, updateToWire, xattrsFromWire, xattrsToWire } from './meta-wire.js';
 import { ChunkIdReserve } from './chunk-id-reserve.js';
 import { AttrBatcher } from './attr-batcher.js';
+import { CreateBatcher, type CreateBody } from './create-batcher.js';
 import { ChunkInfoClient } from './chunk-info-client.js';
 import { DentryBatcher } from './dentry-batcher.js';
 import { MountSession } from './mount-session.js';
@@ -100,6 +101,8 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
   readonly dentryBatcher: DentryBatcher;
   /** Coalesces concurrent getInodeAttr into BatchGetInodeAttr (attr-batcher.ts). */
   readonly attrBatcher: AttrBatcher;
+  /** Coalesces concurrent createLinked into BatchCreateInode (create-batcher.ts). */
+  readonly createBatcher: CreateBatcher;
   readonly resolver: TxResolver;
   readonly renameTx: RenameTx;
   readonly chunkInfos: ChunkInfoClient;
@@ -135,6 +138,7 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     this.caller.resolveLock = (lock, at) => this.resolver.resolve(lock, at);
     this.attrBatcher = new AttrBatcher(this.router, this.caller, (inodeId) => this.sendGetInodeAttr(inodeId));
     this.dentryBatcher = new DentryBatcher(this.router, this.caller, (parent, name, withAttr) => this.sendGetDentry(parent, name, withAttr));
+    this.createBatcher = new CreateBatcher(this.router, this.caller, (body) => this.sendCreateLinked(body));
     this.chunkInfos = new ChunkInfoClient(this.caller, { wallClock, newRequestId: () => `${this.session.id}:${++this.createSequence}` });
     this.chunkIds = new ChunkIdReserve(mds, session.fsId, options.chunkIdBatch);
     this.renameTx = new RenameTx({
@@ -378,27 +382,35 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
    * before any change).
    */
   async createLinked(request: CreateInodeRequest, name: string): Promise<InodeAttr | null> {
+    // One id for every resend of this create, batched or alone (metaserver.proto CreateInodeRequest.request_id).
     const requestId = `${this.session.id}:${++this.createSequence}`;
-    const parent = request.parent;
+    // Concurrent creates are coalesced into BatchCreateInode (create-batcher.ts); a lone one takes sendCreateLinked.
+    return this.createBatcher.create({
+      type: request.type as number as FsFileType,
+      mode: request.mode,
+      uid: request.uid,
+      gid: request.gid,
+      rdev: request.rdev,
+      symlink: request.symlink,
+      parent: request.parent,
+      ...timeToWire(request.time),
+      xattrs: xattrsToWire(request.xattrs),
+      requestId,
+      dentryName: name,
+    });
+  }
+
+  /** One linked create as its own CreateInode (the batcher's single path). */
+  private async sendCreateLinked(body: CreateBody): Promise<InodeAttr | null> {
+    const parent = body.parent;
+    const name = body.dentryName;
     for (let attempt = 1; attempt <= CREATE_ATTEMPTS_MAX; attempt++) {
       const near = await this.router.forCreateNear(parent);
       if (near === undefined) return null;
       const { reply, target } = await this.caller.callUnlocked(
         () => Promise.resolve(near),
         'CreateInode',
-        {
-          type: request.type as number as FsFileType,
-          mode: request.mode,
-          uid: request.uid,
-          gid: request.gid,
-          rdev: request.rdev,
-          symlink: request.symlink,
-          parent,
-          ...timeToWire(request.time),
-          xattrs: xattrsToWire(request.xattrs),
-          requestId,
-          dentryName: name,
-        },
+        body,
         // The reply carries no lock: read it from the name, in the parent's partition.
         async () => this.lockOnName(await this.router.forInode(parent), parent, name),
         { lockSites: async () => [await this.router.forInode(parent)], isRerouteOnPartitionNotFound: false },

@@ -10,6 +10,7 @@ import { assert } from '../../src/common/assert.js';
 import { messageCodec, type MessageCodec } from '../../src/proto/index.js';
 import type {
   AppendChunkInfoRequest,
+  BatchCreateInodeRequest,
   ChunkInfo as WireChunkInfo,
   CommitRenameRequest,
   CreateDentryRequest,
@@ -25,7 +26,7 @@ import type {
   TruncateRequest,
   UpdateInodeRequest,
 } from '../../src/proto/types-metaserver.js';
-import { OpType, type MetaOp, type UpdateInodeOp } from '../partition/ops.js';
+import { OpType, type CreateInodeOp, type MetaOp, type UpdateInodeOp } from '../partition/ops.js';
 import type { ChunkInfo, FileType, Timespec } from '../partition/types.js';
 
 const HEADER_BYTES = 8;
@@ -48,6 +49,7 @@ export const REQUEST_MESSAGE: Readonly<Record<OpType, string>> = {
   [OpType.ResolveTxLock]: 'curvefs.metaserver.ResolveTxLockRequest',
   [OpType.SetCopysetVoters]: 'curvefs.metaserver.SetCopysetVotersRequest',
   [OpType.Truncate]: 'curvefs.metaserver.TruncateRequest',
+  [OpType.BatchCreateInode]: 'curvefs.metaserver.BatchCreateInodeRequest',
 };
 
 function codecOf(type: OpType): MessageCodec<unknown> {
@@ -55,7 +57,7 @@ function codecOf(type: OpType): MessageCodec<unknown> {
 }
 
 function isOpType(n: number): n is OpType {
-  return Number.isInteger(n) && n >= OpType.CreatePartition && n <= OpType.Truncate;
+  return Number.isInteger(n) && n >= OpType.CreatePartition && n <= OpType.BatchCreateInode;
 }
 
 /** Frames an RPC request (a decoded or plain request object) as a log entry. */
@@ -106,10 +108,21 @@ function appendsOf(chunks: AppendChunkInfoRequest['chunks']): { chunkIndex: numb
 
 /** Maps a decoded request (loader conventions: defaults filled in) to the state machine's op. */
 export function opFromRequest(type: OpType, request: unknown): MetaOp {
-  const op = opOf(type, request);
-  // Changes that carry one: the client's id of this change, the same on every resend.
+  return withRequestId(opOf(type, request), request);
+}
+
+/** Changes that carry one: the client's id of this change, the same on every resend. */
+function withRequestId<T extends MetaOp>(op: T, request: unknown): T {
   const requestId = (request as { requestId?: unknown }).requestId;
   return typeof requestId === 'string' && requestId !== '' ? { ...op, requestId } : op;
+}
+
+function createInodeOpOf(r: CreateInodeRequest, base: { fsId: number; partitionId: number }): CreateInodeOp {
+  return {
+    type: OpType.CreateInode, ...base, fileType: r.type as number as FileType, mode: r.mode, uid: r.uid, gid: r.gid, rdev: r.rdev,
+    symlink: r.symlink, parent: r.parent, time: timeOf(r.timeSec, r.timeNs), xattrs: xattrMap(r.xattrs),
+    ...(typeof r.dentryName === 'string' && r.dentryName !== '' ? { dentryName: r.dentryName } : {}),
+  };
 }
 
 function opOf(type: OpType, request: unknown): MetaOp {
@@ -133,13 +146,12 @@ function opOf(type: OpType, request: unknown): MetaOp {
       const r = request as CreateRootInodeRequest;
       return { type, ...base, mode: r.mode, uid: r.uid, gid: r.gid, time: timeOf(r.timeSec, r.timeNs) };
     }
-    case OpType.CreateInode: {
-      const r = request as CreateInodeRequest;
-      return {
-        type, ...base, fileType: r.type as number as FileType, mode: r.mode, uid: r.uid, gid: r.gid, rdev: r.rdev,
-        symlink: r.symlink, parent: r.parent, time: timeOf(r.timeSec, r.timeNs), xattrs: xattrMap(r.xattrs),
-        ...(typeof r.dentryName === 'string' && r.dentryName !== '' ? { dentryName: r.dentryName } : {}),
-      };
+    case OpType.CreateInode:
+      return createInodeOpOf(request as CreateInodeRequest, base);
+    case OpType.BatchCreateInode: {
+      const r = request as BatchCreateInodeRequest;
+      // Every item is routed as the batch is: its own header fields are ignored.
+      return { type, ...base, items: r.items.map((item) => withRequestId(createInodeOpOf(item, base), item)) };
     }
     case OpType.UpdateInode:
       return updateOpOf(request as UpdateInodeRequest);

@@ -14,7 +14,7 @@
 import { assert, unreachable } from '../../src/common/assert.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import { BATCH_IDS_MAX, PARTITION_ID_COUNT, RECENT_REQUESTS_MAX, REQUEST_ID_LENGTH_MAX, isUint } from './limits.js';
-import { OpType, type CreateInodeOp, type DeleteDentryOp, type MetaOp, type OpResult, type TxLockInfo } from './ops.js';
+import { OpType, type BatchCreateInodeOp, type CreateInodeOp, type DeleteDentryOp, type MetaOp, type OpResult, type TxLockInfo } from './ops.js';
 import { Partition, type PartitionInfo } from './partition.js';
 import { checkTxStatus, commitRename, prewriteRename, resolveTxLock, type TxStatusReport } from './partition-tx.js';
 import { renameLocal } from './rename-local.js';
@@ -71,6 +71,11 @@ export class CopysetStateMachine {
     assert(isUint(index) && index > 0, 'entry index is positive');
     if (index <= this.appliedIndex) return undefined;
     this.appliedIndex = index;
+    return this.applyTracked(index, op);
+  }
+
+  /** One change at `index`, deduplicated by its request id (an entry's op, or one item of a batch). */
+  private applyTracked(index: number, op: MetaOp): OpResult {
     const requestId = typeof op === 'object' && op !== null && typeof op.requestId === 'string' ? op.requestId : '';
     const isTracked = requestId !== '' && requestId.length <= REQUEST_ID_LENGTH_MAX;
     if (isTracked) {
@@ -125,6 +130,8 @@ export class CopysetStateMachine {
     // DeletePartition may leave fsId out (0): the partition id alone names it.
     const isFsMatch = p !== undefined && (p.fsId === op.fsId || (op.type === OpType.DeletePartition && op.fsId === 0));
     if (p === undefined || !isFsMatch) return status(MetaStatusCode.PARTITION_NOT_FOUND);
+    // Its items are routed (and record their partition's applied index) one by one.
+    if (op.type === OpType.BatchCreateInode) return this.batchCreateInode(index, op);
     const result = this.dispatchTo(index, p, op);
     // Only a change moves a partition's applied index: a refused request leaves it as it was.
     if (result.status === MetaStatusCode.OK) p.appliedIndex = index;
@@ -143,7 +150,11 @@ export class CopysetStateMachine {
     return status(MetaStatusCode.OK);
   }
 
-  private dispatchTo(index: number, p: Partition, op: Exclude<MetaOp, { type: OpType.CreatePartition | OpType.SetCopysetVoters }>): OpResult {
+  private dispatchTo(
+    index: number,
+    p: Partition,
+    op: Exclude<MetaOp, { type: OpType.CreatePartition | OpType.SetCopysetVoters | OpType.BatchCreateInode }>,
+  ): OpResult {
     switch (op.type) {
       case OpType.DeletePartition:
         this.removePartition(p);
@@ -177,6 +188,22 @@ export class CopysetStateMachine {
       default:
         return unreachable(op, 'op type');
     }
+  }
+
+  /**
+   * Each item as its own CreateInode entry at this index would apply (its
+   * request id deduplicated and remembered), in order, one result each: a
+   * refused item changes nothing and the next one still applies. Items must
+   * be CreateInode ops routed as the batch is (the codec makes them so).
+   */
+  private batchCreateInode(index: number, op: BatchCreateInodeOp): OpResult {
+    if (!Array.isArray(op.items) || op.items.length === 0 || op.items.length > BATCH_IDS_MAX) return status(MetaStatusCode.PARAM_ERROR);
+    const items = op.items.map((item) =>
+      typeof item !== 'object' || item === null || item.type !== OpType.CreateInode || item.fsId !== op.fsId || item.partitionId !== op.partitionId
+        ? status(MetaStatusCode.PARAM_ERROR)
+        : this.applyTracked(index, item),
+    );
+    return { status: MetaStatusCode.OK, items };
   }
 
   private createPartition(index: number, fsId: FsId, partitionId: PartitionId, start: InodeId, end: InodeId): OpResult {

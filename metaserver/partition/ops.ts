@@ -26,6 +26,7 @@ export enum OpType {
   ResolveTxLock = 14,
   SetCopysetVoters = 15,
   Truncate = 16,
+  BatchCreateInode = 17,
 }
 
 interface Routed {
@@ -76,6 +77,20 @@ export interface CreateInodeOp extends Routed {
    * apply (CopysetStateMachine.createInodeLinked). Absent = inode only.
    */
   readonly dentryName?: string;
+}
+
+/**
+ * Many CreateInode of one partition in one entry (the client coalesces
+ * concurrent creates): the items are applied in order, each exactly as its
+ * own CreateInode entry would be (request-id deduplication included), each
+ * with its own result; a refused item changes nothing and does not stop the
+ * others. The result is OK with `items`, or a refusal of the whole batch
+ * (PARAM_ERROR: no items or too many) that applies nothing.
+ */
+export interface BatchCreateInodeOp extends Routed {
+  readonly type: OpType.BatchCreateInode;
+  /** Routed to this op's fsId and partitionId. */
+  readonly items: readonly CreateInodeOp[];
 }
 
 export enum XattrSetMode {
@@ -293,7 +308,8 @@ export type MetaOp =
   | CommitRenameOp
   | ResolveTxLockOp
   | SetCopysetVotersOp
-  | TruncateOp;
+  | TruncateOp
+  | BatchCreateInodeOp;
 
 /** A Percolator lock as a reader meets it. */
 export interface TxLockInfo {
@@ -316,4 +332,6 @@ export interface OpResult {
   readonly lock?: TxLockInfo;
   /** Rename: the inode a replaced target pointed to (0 = none). */
   readonly replacedInodeId?: InodeId;
+  /** BatchCreateInode: one result per item, in order. */
+  readonly items?: readonly OpResult[];
 }

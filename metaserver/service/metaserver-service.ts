@@ -128,6 +128,13 @@ export function metaServerHandlers(manager: CopysetManager): ServiceHandlers<Met
         xattrs: r.xattrs.map((x) => ({ fsId: req.fsId, inodeId: x.inodeId, xattrs: xattrsToWire(x.xattrs) })),
       })),
     CreateInode: (req) => change(OpType.CreateInode, req, (r) => ({ inode: r.inode === undefined ? null : inodeToWire({ ...r.inode, xattrs: new Map(), chunks: new Map() }) })),
+    // Coalesced creates: ONE Raft entry (the request itself), each item applied as its CreateInode would be.
+    BatchCreateInode: (req) => {
+      if (req.items.length === 0 || req.items.length > BATCH_IDS_MAX) return Promise.resolve({ status: MetaStatusCode.PARAM_ERROR });
+      return change(OpType.BatchCreateInode, req, (r) => ({
+        results: (r.items ?? []).map((item) => ({ status: item.status, inode: item.inode === undefined ? null : attrToWire(item.inode) })),
+      }));
+    },
     UpdateInode: (req) => change(OpType.UpdateInode, req, (r) => ({ version: r.version ?? 0, ...lockReply(r) })),
     DeleteInode: (req) => change(OpType.DeleteInode, req, lockReply),
     CreateRootInode: (req) => change(OpType.CreateRootInode, req),

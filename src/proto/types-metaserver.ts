@@ -210,6 +210,20 @@ export interface CreateInodeResponse extends AppliedReply {
   inode: Inode | null;
 }
 
+/** Many CreateInode of one partition in one Raft entry (1 to 10,000 items); items' headers are ignored. */
+export interface BatchCreateInodeRequest extends RequestHeader {
+  items: CreateInodeRequest[];
+}
+export interface BatchCreateInodeResult {
+  status: MetaStatusCode;
+  /** OK: the new inode (a resend: the one made first). */
+  inode: InodeAttr | null;
+}
+export interface BatchCreateInodeResponse extends AppliedReply {
+  /** One per item, in order, when status is OK. */
+  results: BatchCreateInodeResult[];
+}
+
 export interface CreateRootInodeRequest extends RequestHeader {
   uid: number;
   gid: number;
@@ -468,4 +482,5 @@ export interface MetaServerMethods {
   Truncate: Method<TruncateRequest, TruncateResponse>;
   DeleteCopysetNode: Method<DeleteCopysetNodeRequest, DeleteCopysetNodeResponse>;
   BatchGetDentry: Method<BatchGetDentryRequest, BatchGetDentryResponse>;
+  BatchCreateInode: Method<BatchCreateInodeRequest, BatchCreateInodeResponse>;
 }
