@@ -366,6 +366,10 @@ const BRIDGES: ReadonlyMap<string, { defaults?: readonly unknown[]; bridge: Brid
   ['rmdir', { bridge: plain('rmdir') }],
 ]);
 
+/** How often, and how many times at most, mount() looks for libfuse's INIT reply before calling back. */
+const INIT_REPLY_POLL_MS = 2;
+const INIT_REPLY_POLLS_MAX = 5_000;
+
 /** uid, gid, pid: appended by the patched native side after each op's own arguments. */
 const CALLER_ARGS = 3;
 const HANDLER_SLOTS = 35;
@@ -398,7 +402,7 @@ export class Fuse {
       this.mountCallback = null;
       if (callback !== null) {
         this.state = 'mounted';
-        process.nextTick(callback, null);
+        this.afterInitReply(callback, 0);
       }
       const init = ops['init'];
       if (init === undefined) signal(0);
@@ -450,6 +454,22 @@ export class Fuse {
     return parts.length > 0 ? `-o${parts.join(',')}` : '';
   }
 
+  /**
+   * Calls back once libfuse's INIT reply went out (the addon counts it): the
+   * kernel applies a reply as it is written, so what it set from it (max_pages,
+   * and the read-ahead window, which it lowers to libfuse's max_readahead and
+   * the mount raises afterwards) is in place. libfuse replies right after our
+   * init handler answers, so this takes a few polls; bounded all the same, after
+   * which it calls back anyway (the mount exists either way).
+   */
+  private afterInitReply(callback: (error: Error | null) => void, polls: number): void {
+    if (this.ioStats().isInitialized || polls >= INIT_REPLY_POLLS_MAX) {
+      callback(null);
+      return;
+    }
+    setTimeout(() => this.afterInitReply(callback, polls + 1), INIT_REPLY_POLL_MS);
+  }
+
   /** What the kernel offered, what we negotiated, and the READ/WRITE requests seen so far. */
   ioStats(): FuseIoStats {
     const v = new Float64Array(IO_STATS_FIELDS);
@@ -470,7 +490,7 @@ export class Fuse {
     };
   }
 
-  /** Mounts; the callback runs once the kernel's init request arrived (or with the error). */
+  /** Mounts; the callback runs once the kernel's INIT was answered (or with the error). */
   mount(callback: (error: Error | null) => void): void {
     assert(this.state === 'new', `mount called twice on ${this.mountPoint}`);
     this.state = 'mounting';
