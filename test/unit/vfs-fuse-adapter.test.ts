@@ -38,6 +38,9 @@ test('mount options carry large requests, kernel TTLs equal to the cache TTLs, u
     assert.ok(parts.includes(expected), `${expected} in ${fsname}`);
   }
   assert.ok(!parts.includes('hard_remove'));
+  // The addon negotiates the same request size with the kernel (FUSE_MAX_PAGES).
+  assert.equal(options.ioRequestBytes, 1_048_576);
+  assert.equal(fuseNativeOptions({ ...FUSE_MOUNT_DEFAULTS, ioRequestBytesMax: 131_072 }).ioRequestBytes, 131_072);
   assert.equal(options.defaultPermissions, true);
   assert.equal(fuseNativeOptions({ ...FUSE_MOUNT_DEFAULTS, defaultPermissions: false }).defaultPermissions, false);
   assert.throws(() => fuseNativeOptions({ ...FUSE_MOUNT_DEFAULTS, fsName: 'bad,name' }));
