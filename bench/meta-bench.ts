@@ -12,6 +12,15 @@
  * plus the resident memory the metaserver processes gained per million
  * inodes created (RSS of the three processes / 3, each holds a replica).
  *
+ * Concurrent creates (and lookups, getattrs) of one partition are coalesced
+ * by the MetaClient into batch RPCs (client/meta/*-batcher.ts), so the 32
+ * callers' figures measure that path.
+ *
+ * Profiling: `--only <op>` runs just that operation (and the creates it
+ * needs) at 32 callers, `--ops N` sets the count, and META_BENCH_NODE_ARGS
+ * passes node flags to the metaserver processes, e.g.
+ *   META_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node dist/bench/meta-bench.js --only create --ops 20000
+ *
  * Last line: `meta: create <ops/s> lookup <ops/s> ops/s at 32 callers`.
  */
 import { readFileSync } from 'node:fs';
