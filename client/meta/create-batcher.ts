@@ -13,9 +13,11 @@
  * batch, or of one item alone) is answered with the inode made first, never
  * applied twice. Only OK items are answered from the batch; any other item
  * status (EXIST, TX_LOCKED: lock resolution, PARTITION_ALLOC_ID_FAIL: the
- * partition is marked full first, ...), a batch refused with a status, and a
- * batch of one go through the single path, which decides errors exactly as
- * before (a refused item changed nothing, so trying it again is safe). A
+ * partition is marked full first, ...), a batch refused with a status, a
+ * batch of one and a create carrying a long symlink target or xattrs (kept
+ * out so a batch stays small) go through the single path, which decides
+ * errors exactly as before (a refused item changed nothing, so trying it
+ * again is safe). A
  * batch failing past the caller's retries and deadline fails every item
  * with that error (UNIMPLEMENTED: a metaserver without the batch RPC, each
  * item goes alone).
@@ -34,9 +36,16 @@ import { TurnBatcher } from './turn-batcher.js';
 
 /**
  * Items per BatchCreateInode (the server takes up to 10,000, limits.ts
- * BATCH_IDS_MAX): bounds one Raft entry to ~100 KiB.
+ * BATCH_IDS_MAX), well above the concurrency of a mount's FUSE requests.
  */
-export const CREATE_BATCH_ITEMS_MAX = 1_000;
+export const CREATE_BATCH_ITEMS_MAX = 256;
+/**
+ * A create carrying more than this in symlink target and xattrs goes alone,
+ * so a batch (one Raft entry, one message) stays under ~400 KiB: below the
+ * Raft message size and far below the gRPC message limit. Plain creates
+ * carry nothing of the kind.
+ */
+export const CREATE_BATCH_ITEM_EXTRA_BYTES_MAX = 1_024;
 
 /** One linked create: the CreateInode body (with its name and request id) without the routing header. */
 export type CreateBody = Omit<MessageInit<WireCreateInodeRequest>, 'poolId' | 'copysetId' | 'partitionId' | 'fsId'> & {
@@ -75,6 +84,7 @@ export class CreateBatcher {
 
   /** The new inode, or null when no partition of the parent's copyset can allocate ids (as createLinked). */
   create(body: CreateBody): Promise<InodeAttr | null> {
+    if (extraBytesOf(body) > CREATE_BATCH_ITEM_EXTRA_BYTES_MAX) return this.single(body);
     return new Promise((resolve, reject) => this.turns.add({ body, resolve, reject }));
   }
 
@@ -135,4 +145,11 @@ export class CreateBatcher {
       p.reject(error);
     }
   }
+}
+
+/** Bytes of a create beyond its fixed fields (symlink target, xattr names and values), counted cheaply. */
+function extraBytesOf(body: CreateBody): number {
+  let bytes = (body.symlink ?? '').length * 3; // UTF-16 units: at most 3 UTF-8 bytes each
+  for (const [k, v] of Object.entries(body.xattrs ?? {})) bytes += k.length * 3 + (v as Uint8Array).byteLength;
+  return bytes;
 }

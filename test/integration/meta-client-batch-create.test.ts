@@ -4,7 +4,8 @@
  * out as ONE BatchCreateInode (one Raft entry), each answered as its single
  * CreateInode would be: a name that exists fails EXIST (through the single
  * path) without failing the others, two creates of one name in a turn make
- * one file and one EXIST, a lone create is the single CreateInode, a resent
+ * one file and one EXIST, a lone create (or one carrying a long symlink
+ * target) is the single CreateInode, a resent
  * batch or item (same request ids) is answered with the inodes made first,
  * and a metaserver without the batch RPC (UNIMPLEMENTED) gets single calls.
  * Then, with metaserver processes, batched creates while the leader is
@@ -80,6 +81,14 @@ test('concurrent linked creates are one BatchCreateInode with per-item outcomes'
     assert.ok((await meta.createLinked(file(dir.inodeId), 'alone')) !== null);
     assert.deepEqual([count('CreateInode'), count('BatchCreateInode')], [1, 0]);
 
+    // A create carrying a long symlink target goes alone; the others still batch.
+    calls.clear();
+    const long = { ...file(dir.inodeId), type: FileType.Symlink, mode: 0o120777, symlink: `/${'t'.repeat(2_000)}` };
+    const mixed = await Promise.all([meta.createLinked(long, 'long'), meta.createLinked(file(dir.inodeId), 's1'), meta.createLinked(file(dir.inodeId), 's2')]);
+    assert.ok(mixed.every((a) => a !== null));
+    assert.equal(mixed[0]!.symlink, long.symlink);
+    assert.deepEqual([count('CreateInode'), count('BatchCreateInode')], [1, 1]);
+
     // Resends under the same request ids: the inodes made first, nothing made twice.
     const target = await meta.router.forCreateNear(dir.inodeId);
     assert.ok(target !== undefined);
@@ -92,7 +101,7 @@ test('concurrent linked creates are one BatchCreateInode with per-item outcomes'
     assert.deepEqual(again.reply.results, first.reply.results);
     const alone = await meta.caller.call(() => Promise.resolve(target), 'CreateInode', item('r2', 'resend:2'));
     assert.equal(alone.reply.inode?.inodeId, first.reply.results[1]!.inode!.inodeId, 'a single resend of a batched item');
-    assert.equal((await meta.listDentry(dir.inodeId, '', 1_000)).length, 16 + 2 + 1 + 2);
+    assert.equal((await meta.listDentry(dir.inodeId, '', 1_000)).length, 16 + 2 + 1 + 3 + 2);
 
     // A metaserver without the batch RPC: every item goes alone and succeeds.
     const call = meta.caller.call.bind(meta.caller);
