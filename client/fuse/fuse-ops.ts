@@ -16,6 +16,8 @@
  *   and UTIME_OMIT kept in nsec (native patch 4; libfuse sends OMIT for
  *   the time `touch -a`/`touch -m` leaves); they become the Vfs's
  *   now / omit / set, and the Vfs judges who may do which.
+ * - every reply is counted and timed by op and errno (fuse-op-metrics.ts,
+ *   the process's /metrics);
  * - create: fuse-native hands no open flags to create; the kernel calls it
  *   only after a negative lookup, so it is treated as O_CREAT|O_EXCL|O_RDWR
  *   (a name created by another client meanwhile gives EEXIST rather than a
@@ -29,6 +31,7 @@ import { TIME_NOW, TIME_OMIT, type TimeSetting } from '../vfs/posix-time.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { OpenFlags, type VfsStat } from '../vfs/vfs-types.js';
 import { statfsFigures } from './fuse-options.js';
+import { fuseOpMetrics, type FuseOpMetrics } from './fuse-op-metrics.js';
 import { UTIME_NOW, UTIME_OMIT, type FuseOperations, type FuseRequestContext, type FuseStat } from './fuse-native-binding.js';
 
 type Done = (...args: unknown[]) => void;
@@ -71,15 +74,26 @@ export function processCaller(): Caller {
  * The ops table for the binding: each op is `(context, ...args, cb)` and
  * runs its Vfs call as `callerOf(context)`.
  */
-export function fuseOps(vfs: Vfs, callerOf: (context: FuseRequestContext) => Caller, logger?: Logger): FuseOperations {
+export function fuseOps(
+  vfs: Vfs,
+  callerOf: (context: FuseRequestContext) => Caller,
+  logger?: Logger,
+  metrics: FuseOpMetrics = fuseOpMetrics(),
+): FuseOperations {
   /** Runs a Vfs call and answers fuse-native: cb(0, ...map(value)) or cb(-errno). */
   function reply<T>(op: string, cb: unknown, promise: Promise<Result<T>>, map: (value: T) => unknown[] = () => []): void {
     const done = cb as Done;
+    const started = performance.now();
     promise.then(
-      (result) => (result.ok ? done(0, ...map(result.value)) : done(-result.errno)),
+      (result) => {
+        metrics.observe(op, result.ok ? 0 : result.errno, (performance.now() - started) / 1000);
+        if (result.ok) done(0, ...map(result.value));
+        else done(-result.errno);
+      },
       (error: unknown) => {
         // The Vfs returns errors as values; reaching here is a bug. EIO keeps the mount alive.
         logger?.error({ op, err: error }, 'fuse op threw');
+        metrics.observe(op, Errno.EIO, (performance.now() - started) / 1000);
         done(-Errno.EIO);
       },
     );
@@ -87,10 +101,15 @@ export function fuseOps(vfs: Vfs, callerOf: (context: FuseRequestContext) => Cal
   /** read/write: fuse-native takes the count (or -errno) as the first argument. */
   function replyCount(op: string, cb: unknown, promise: Promise<Result<number>>): void {
     const done = cb as Done;
+    const started = performance.now();
     promise.then(
-      (result) => done(result.ok ? result.value : -result.errno),
+      (result) => {
+        metrics.observe(op, result.ok ? 0 : result.errno, (performance.now() - started) / 1000);
+        done(result.ok ? result.value : -result.errno);
+      },
       (error: unknown) => {
         logger?.error({ op, err: error }, 'fuse op threw');
+        metrics.observe(op, Errno.EIO, (performance.now() - started) / 1000);
         done(-Errno.EIO);
       },
     );

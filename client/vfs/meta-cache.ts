@@ -78,6 +78,32 @@ export class MetaCache {
 
   private readonly isAttrCacheOn: boolean;
   private readonly isEntryCacheOn: boolean;
+  /** Open fences: each collects the inodes whose cached attributes this client changed or dropped meanwhile. */
+  private readonly fences = new Set<Set<InodeId>>();
+
+  /**
+   * Starts recording the inodes whose attributes this client patches or
+   * drops (its own changes) until `closeFence`, so attributes read in bulk
+   * meanwhile (a listing's statahead) do not overwrite a newer own change:
+   * `setAttrUnlessChanged` skips those inodes.
+   */
+  openFence(): Set<InodeId> {
+    const fence = new Set<InodeId>();
+    this.fences.add(fence);
+    return fence;
+  }
+
+  closeFence(fence: Set<InodeId>): void {
+    this.fences.delete(fence);
+  }
+
+  setAttrUnlessChanged(fence: Set<InodeId>, attr: InodeAttr): void {
+    if (!fence.has(attr.inodeId)) this.setAttr(attr);
+  }
+
+  private noteChanged(inodeId: InodeId): void {
+    for (const fence of this.fences) fence.add(inodeId);
+  }
 
   getAttr(inodeId: InodeId): InodeAttr | undefined {
     return this.attrs.get(inodeId);
@@ -91,17 +117,24 @@ export class MetaCache {
   /**
    * Replaces a cached attribute with a locally derived one (our own change,
    * whose effect we know) WITHOUT restarting its TTL, so other clients'
-   * changes still show once the original copy would have expired.
+   * changes still show once the original copy would have expired. A patch
+   * that answers null (the change cannot be derived) drops the copy.
    */
-  patchAttr(inodeId: InodeId, patch: (attr: InodeAttr) => InodeAttr): void {
+  patchAttr(inodeId: InodeId, patch: (attr: InodeAttr) => InodeAttr | null): void {
+    this.noteChanged(inodeId);
     const cached = this.attrs.get(inodeId);
     if (cached === undefined) return;
     const patched = patch(cached);
+    if (patched === null) {
+      this.attrs.delete(inodeId);
+      return;
+    }
     assert(patched.inodeId === inodeId, 'a patch keeps the inode');
     this.attrs.set(inodeId, patched, { noUpdateTTL: true });
   }
 
   dropAttr(inodeId: InodeId): void {
+    this.noteChanged(inodeId);
     this.attrs.delete(inodeId);
   }
 

@@ -28,7 +28,9 @@ import type { Clock } from '../../src/common/clock.js';
 import type { Logger } from '../../src/common/log.js';
 import type { ChunkInfo } from '../../src/layout/chunk-info.js';
 import type { FileData, FileDataApi } from './data-api.js';
-import { FileType, ROOT_INODE_ID, type CreateInodeRequest, type InodeAttr, type InodeId, type InodeUpdate, type InodeWithChunks, type LookupResult, type MetaApi, type Timespec } from './meta-api.js';
+import { FileType, ROOT_INODE_ID, type CreateInodeRequest, type Dentry, type InodeAttr, type InodeId, type InodeUpdate, type InodeWithChunks, type LookupResult, type MetaApi, type Timespec } from './meta-api.js';
+import { attrAfterUpdate, isOnlyChangeSince } from './attr-after-update.js';
+import { KNOWN_NAMES_DEFAULTS, KnownNames, type ListingKind } from './known-names.js';
 import { META_CACHE_DEFAULTS, MetaCache } from './meta-cache.js';
 import { OpenFiles, type FileHandle, type Handle, type OpenInode } from './open-files.js';
 import { checkMknodType, fileTypeOfMode, newInodeOwnership, typeBits } from './posix-mode.js';
@@ -92,6 +94,8 @@ export const STAT_BLOCK_SIZE_BYTES = 1024 * 1024;
 
 export class Vfs {
   readonly cache: MetaCache;
+  /** Complete name lists of hot directories: negative lookups without a GetDentry. */
+  readonly names: KnownNames;
   readonly files: OpenFiles;
   private readonly meta: MetaApi;
   private readonly data: FileDataApi;
@@ -110,6 +114,13 @@ export class Vfs {
       negativeEntryTtlMs: options.negativeEntryTtlMs ?? META_CACHE_DEFAULTS.negativeEntryTtlMs,
       attrEntriesMax: META_CACHE_DEFAULTS.attrEntriesMax,
       dentryEntriesMax: META_CACHE_DEFAULTS.dentryEntriesMax,
+    });
+    this.names = new KnownNames({
+      clock: options.cacheClock,
+      ttlMs: options.negativeEntryTtlMs ?? META_CACHE_DEFAULTS.negativeEntryTtlMs,
+      // A statahead only pays when its attributes can be cached.
+      withAttrs: (options.attrTtlMs ?? META_CACHE_DEFAULTS.attrTtlMs) > 0,
+      ...KNOWN_NAMES_DEFAULTS,
     });
     this.files = new OpenFiles(options.data, options.meta);
   }
@@ -154,7 +165,22 @@ export class Vfs {
     check(checkAccess(parent, caller, X_OK));
     const cached = this.cache.getDentry(parent.inodeId, name);
     if (cached !== undefined) return cached.inodeId === 0 ? null : { inodeId: cached.inodeId, type: cached.type as FileType };
+    if (this.names.isAbsent(parent.inodeId, name)) {
+      this.names.noteMiss(parent.inodeId, false);
+      return null;
+    }
+    const listingKind = this.names.shouldList(parent.inodeId);
+    if (listingKind !== null) {
+      const listed = await this.listDirectory(parent.inodeId, listingKind);
+      if (listed !== null) {
+        // The listing filled the dentry cache unless an own change overlapped it: then it only answers this lookup.
+        const dentry = listed.get(name);
+        this.names.noteMiss(parent.inodeId, dentry !== undefined);
+        return dentry === undefined ? null : { inodeId: dentry.inodeId, type: dentry.type };
+      }
+    }
     const found = this.meta.lookup !== undefined ? await this.meta.lookup(parent.inodeId, name) : await this.getDentryOnly(parent.inodeId, name);
+    this.names.noteMiss(parent.inodeId, found !== null);
     if (found === null) {
       this.cache.setNegative(parent.inodeId, name);
       return null;
@@ -170,6 +196,40 @@ export class Vfs {
     return { inodeId: dentry.inodeId, type: dentry.type };
   }
 
+  /**
+   * All names of a hot directory in one ListDentry, and for a statahead
+   * their attributes in one BatchGetInodeAttr (KnownNames explains when).
+   * Names and attributes fill the caches as a readdir's do, unless a change
+   * of this client overlapped. null when the directory holds more than the
+   * bound, or the listing failed (the caller then looks the name up as
+   * usual and meets the failure there).
+   */
+  private async listDirectory(dir: InodeId, kind: ListingKind): Promise<Map<string, Dentry> | null> {
+    const bound = this.names.dirNamesMax;
+    const ticket = this.names.beginListing(dir, kind);
+    const fence = this.cache.openFence();
+    try {
+      const entries = await this.meta.listDentry(dir, '', bound + 1);
+      if (entries.length > bound) {
+        this.names.finishListing(ticket, null);
+        return null;
+      }
+      const attrs = kind === 'names-and-attrs' && entries.length > 0 ? await this.meta.batchGetInodeAttr(entries.map((d) => d.inodeId)) : [];
+      const byName = new Map(entries.map((d) => [d.name, d]));
+      if (this.names.finishListing(ticket, byName.keys())) {
+        for (const d of entries) this.cache.setDentry(dir, d.name, d.inodeId, d.type);
+        for (const attr of attrs) this.cache.setAttrUnlessChanged(fence, attr);
+      }
+      return byName;
+    } catch (error) {
+      this.names.abandonListing(ticket);
+      this.logger?.debug({ dir, err: error }, 'listing a hot directory failed');
+      return null;
+    } finally {
+      this.cache.closeFence(fence);
+    }
+  }
+
   private async getDentryOnly(parent: InodeId, name: string): Promise<LookupResult | null> {
     const dentry = await this.meta.getDentry(parent, name);
     return dentry === null ? null : { dentry };
@@ -179,6 +239,11 @@ export class Vfs {
   private async childAttr(caller: Caller, parent: InodeAttr, name: string): Promise<InodeAttr | null> {
     const child = await this.lookupChild(caller, parent, name);
     if (child === null) return null;
+    if (this.cache.getAttr(child.inodeId) === undefined) {
+      // A name known without its attributes (a cached dentry outlived them, or a names-only listing): a miss as well.
+      this.names.noteMiss(parent.inodeId, true);
+      if (this.names.shouldList(parent.inodeId) === 'names-and-attrs') await this.listDirectory(parent.inodeId, 'names-and-attrs');
+    }
     try {
       return await this.attrOf(child.inodeId);
     } catch (error) {
@@ -284,13 +349,23 @@ export class Vfs {
     });
   }
 
-  /** Applies an attribute update, drops the cached copy, returns fresh attributes. */
+  /**
+   * Applies an attribute update. The cached copy is patched to what the
+   * metaserver made of it when the returned version shows this update was
+   * the only change since the copy was read, and dropped otherwise (the
+   * data path's commits and other clients' changes also move the version).
+   * So the getattr libfuse sends after every chmod/chown/utimens/link, and
+   * the path walk of the next setattr (tar, cp -p), need no GetInode.
+   */
   private async update(inodeId: InodeId, update: InodeUpdate): Promise<void> {
+    let version: number;
     try {
-      await this.meta.updateInode(inodeId, update);
-    } finally {
+      version = await this.meta.updateInode(inodeId, update);
+    } catch (error) {
       this.cache.dropAttr(inodeId);
+      throw error;
     }
+    this.cache.patchAttr(inodeId, (attr) => (isOnlyChangeSince(attr, version) ? attrAfterUpdate(attr, update, version) : null));
   }
 
   chmod(caller: Caller, path: string, mode: number): Promise<Result<void>> {
@@ -406,6 +481,7 @@ export class Vfs {
     if (type !== FileType.Directory && this.meta.createLinked !== undefined) {
       const linked = await this.createLinked(parent.inodeId, name, request);
       if (linked !== null) {
+        this.names.added(parent.inodeId, name);
         this.parentChanged(parent.inodeId, time, 0);
         this.cacheCreated(linked);
         this.cache.setDentry(parent.inodeId, name, linked.inodeId, type);
@@ -421,6 +497,7 @@ export class Vfs {
     try {
       await this.meta.createDentry({ parentInodeId: parent.inodeId, name, inodeId: attr.inodeId, type }, time);
     } catch (error) {
+      this.names.forget(parent.inodeId);
       await beside.catch(() => undefined);
       // Give the orphan back: nlink 0 queues it for deletion (DESIGN §8).
       const nlinkDelta = type === FileType.Directory ? -2 : -1;
@@ -432,6 +509,7 @@ export class Vfs {
     } finally {
       this.cache.dropDentry(parent.inodeId, name);
     }
+    this.names.added(parent.inodeId, name);
     this.parentChanged(parent.inodeId, time, type === FileType.Directory ? 1 : 0);
     this.cacheCreated(attr);
     this.cache.setDentry(parent.inodeId, name, attr.inodeId, type);
@@ -457,6 +535,7 @@ export class Vfs {
       assert(attr === null || (attr.type === request.type && attr.inodeId > 0), 'created inode has the type asked for');
       return attr;
     } catch (error) {
+      this.names.forget(parentId);
       this.cache.dropAttr(parentId);
       throw error;
     } finally {
@@ -522,12 +601,14 @@ export class Vfs {
       try {
         await this.meta.createDentry({ parentInodeId: parent.inodeId, name, inodeId: source.inodeId, type: source.type }, time);
       } catch (error) {
+        this.names.forget(parent.inodeId);
         this.cache.dropAttr(parent.inodeId);
         await this.update(source.inodeId, { nlinkDelta: -1, removeParents: [parent.inodeId], ctime: time });
         throw error;
       } finally {
         this.cache.dropDentry(parent.inodeId, name);
       }
+      this.names.added(parent.inodeId, name);
       this.parentChanged(parent.inodeId, time, 0);
       this.cache.setDentry(parent.inodeId, name, source.inodeId, source.type);
     });
@@ -556,11 +637,13 @@ export class Vfs {
       if (this.meta.deleteDentryAndLink !== undefined) isLinkDropped = await this.meta.deleteDentryAndLink(parent.inodeId, name, victim.type, time);
       else await this.meta.deleteDentry(parent.inodeId, name, victim.type, time);
     } catch (error) {
+      this.names.forget(parent.inodeId);
       this.cache.dropAttr(parent.inodeId);
       throw error;
     } finally {
       this.cache.dropDentry(parent.inodeId, name);
     }
+    this.names.removed(parent.inodeId, name);
     this.parentChanged(parent.inodeId, time, isDirectory ? -1 : 0);
     this.cache.setNegative(parent.inodeId, name);
     if (isLinkDropped) this.cache.dropAttr(victim.inodeId);
@@ -644,6 +727,10 @@ export class Vfs {
           ...(replaced !== null ? { expectedDstType: replaced.type } : {}),
           time: this.now(),
         });
+      } catch (error) {
+        this.names.forget(source.parent.inodeId);
+        this.names.forget(target.parent.inodeId);
+        throw error;
       } finally {
         this.cache.dropDentry(source.parent.inodeId, source.name);
         this.cache.dropDentry(target.parent.inodeId, target.name);
@@ -652,6 +739,8 @@ export class Vfs {
         this.cache.dropAttr(moved.inodeId);
         if (replaced !== null) this.cache.dropAttr(replaced.inodeId);
       }
+      this.names.removed(source.parent.inodeId, source.name);
+      this.names.added(target.parent.inodeId, target.name);
       this.cache.setNegative(source.parent.inodeId, source.name);
       this.cache.setDentry(target.parent.inodeId, target.name, moved.inodeId, moved.type);
     }
@@ -937,7 +1026,8 @@ export class Vfs {
       // The kernel flushes before release; a handle released without (closeAll) is flushed here.
       if (handle.isWritable && handle.open.localMtime !== null) await this.flushOpen(handle.open);
       await this.files.release(fh);
-      this.cache.dropAttr(handle.inodeId);
+      // The data path may have committed a new length behind the cached copy; a reader changed nothing.
+      if (handle.isWritable) this.cache.dropAttr(handle.inodeId);
     });
   }
 

@@ -206,9 +206,14 @@ export class MemoryMeta implements MetaApi {
       const index = attr.parents.indexOf(parent);
       if (index >= 0) attr.parents = attr.parents.filter((_, i) => i !== index);
     }
+    // One change, one version step (as the metaserver's apply), the link count included.
+    if (update.nlinkDelta !== undefined && update.nlinkDelta !== 0) {
+      attr.nlink += update.nlinkDelta;
+      assert(attr.nlink >= 0, `nlink of ${inodeId} went negative`);
+    }
     this.touch(inode);
     const version = attr.version;
-    if (update.nlinkDelta !== undefined && update.nlinkDelta !== 0) this.changeNlink(inodeId, update.nlinkDelta);
+    if (update.nlinkDelta !== undefined && update.nlinkDelta !== 0) this.collect(inodeId);
     return version;
   }
 
