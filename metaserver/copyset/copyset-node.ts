@@ -22,7 +22,7 @@ import { CopysetStateMachine } from '../partition/copyset-state-machine.js';
 import type { OpResult } from '../partition/ops.js';
 import { OpType } from '../partition/ops.js';
 import { decodeSnapshot, snapshotChunks } from '../partition/snapshot-codec.js';
-import { decodeEntry, encodeEntry } from './op-codec.js';
+import { decodeEntry, encodeEntry, isEntryFromNewerVersion } from './op-codec.js';
 
 /** Adapts the pure state machine to the Raft driver's StateMachine contract. */
 export class CopysetRaftStateMachine implements StateMachine<OpResult> {
@@ -33,7 +33,13 @@ export class CopysetRaftStateMachine implements StateMachine<OpResult> {
     for (const entry of entries) {
       const op = decodeEntry(entry.data);
       if (op === undefined) {
-        // Not an entry this version understands: refused alike on every replica.
+        if (isEntryFromNewerVersion(entry.data)) {
+          // Halts this replica's group (RaftNode onFatal) rather than diverge from newer replicas.
+          throw new Error(
+            `copyset entry ${entry.index} has an op type this metaserver version does not know: upgrade every replica before clients use new RPCs`,
+          );
+        }
+        // Malformed (never written by a leader of this version): refused alike on every replica.
         this.sm.applyEmpty(entry.index);
         results.push({ status: MetaStatusCode.PARAM_ERROR });
         continue;

@@ -72,6 +72,18 @@ export function encodeEntry(type: OpType, request: object): Uint8Array {
   return out;
 }
 
+/**
+ * True if the entry's header names an op type newer than this version knows.
+ * Such an entry comes from a newer leader (a rolling upgrade in the wrong
+ * order); refusing it as a no-op here while newer replicas apply it would make
+ * the replicas diverge, so the caller must stop instead.
+ */
+export function isEntryFromNewerVersion(data: Uint8Array): boolean {
+  if (data.byteLength < HEADER_BYTES) return false;
+  const type = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0, false);
+  return type > OpType.BatchCreateInode;
+}
+
 /** The op of a log entry, or undefined if the entry is not one this version understands. */
 export function decodeEntry(data: Uint8Array): MetaOp | undefined {
   if (data.byteLength < HEADER_BYTES) return undefined;

@@ -4,7 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeEntry, encodeEntry } from '../../metaserver/copyset/op-codec.js';
+import { CopysetRaftStateMachine } from '../../metaserver/copyset/copyset-node.js';
+import { decodeEntry, encodeEntry, isEntryFromNewerVersion } from '../../metaserver/copyset/op-codec.js';
+import { CopysetStateMachine } from '../../metaserver/partition/copyset-state-machine.js';
+import { MetaStatusCode } from '../../src/common/meta-status.js';
 import { OpType } from '../../metaserver/partition/ops.js';
 import { FileType } from '../../metaserver/partition/types.js';
 
@@ -101,4 +104,19 @@ test('Truncate and the Rename expectations round-trip; an old Rename entry stays
   assert.equal(checked?.type === OpType.Rename && checked.expectedDstInodeId, 0, '0 = dst must be absent');
   const old = decodeEntry(encodeEntry(OpType.Rename, base));
   assert.equal(old?.type === OpType.Rename && 'srcInodeId' in old, false, 'no expectations: applied as before');
+});
+
+test('an op type from a newer version halts the replica instead of diverging; garbage is refused alike', () => {
+  const good = encodeEntry(OpType.DeleteInode, { fsId: 1, partitionId: 1, inodeId: 5 });
+  const newer = Uint8Array.from(good);
+  new DataView(newer.buffer).setUint32(0, OpType.BatchCreateInode + 1);
+  assert.equal(isEntryFromNewerVersion(newer), true);
+  assert.equal(isEntryFromNewerVersion(good), false);
+  const sm = new CopysetRaftStateMachine(new CopysetStateMachine());
+  const entry = (index: number, data: Uint8Array) => ({ term: 1, index, type: 0, data }) as Parameters<typeof sm.apply>[0][number];
+  assert.throws(() => sm.apply([entry(1, newer)]), /does not know: upgrade/);
+  const garbage = new Uint8Array(12);
+  new DataView(garbage.buffer).setUint32(0, OpType.CreateInode);
+  new DataView(garbage.buffer).setUint32(4, 4);
+  assert.deepEqual(sm.apply([entry(1, garbage)]), [{ status: MetaStatusCode.PARAM_ERROR }]);
 });
