@@ -82,10 +82,10 @@ export class MetaCache {
   private readonly fences = new Set<Set<InodeId>>();
 
   /**
-   * Starts recording the inodes whose attributes this client patches or
-   * drops (its own changes) until `closeFence`, so attributes read in bulk
-   * meanwhile (a listing's statahead) do not overwrite a newer own change:
-   * `setAttrUnlessChanged` skips those inodes.
+   * Starts recording the inodes whose attributes or xattrs this client
+   * patches or drops (its own changes) until `closeFence`, so what is read
+   * in bulk meanwhile (a listing's statahead) does not overwrite a newer own
+   * change: `setAttrUnlessChanged` and `setXattrsUnlessChanged` skip those inodes.
    */
   openFence(): Set<InodeId> {
     const fence = new Set<InodeId>();
@@ -99,6 +99,10 @@ export class MetaCache {
 
   setAttrUnlessChanged(fence: Set<InodeId>, attr: InodeAttr): void {
     if (!fence.has(attr.inodeId)) this.setAttr(attr);
+  }
+
+  setXattrsUnlessChanged(fence: Set<InodeId>, inodeId: InodeId, snapshot: XattrSnapshot): void {
+    if (!fence.has(inodeId)) this.setXattrs(inodeId, snapshot);
   }
 
   private noteChanged(inodeId: InodeId): void {
@@ -148,6 +152,7 @@ export class MetaCache {
   }
 
   dropXattrs(inodeId: InodeId): void {
+    this.noteChanged(inodeId);
     this.xattrs.delete(inodeId);
   }
 

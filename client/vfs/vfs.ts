@@ -198,7 +198,8 @@ export class Vfs {
 
   /**
    * All names of a hot directory in one ListDentry, and for a statahead
-   * their attributes in one BatchGetInodeAttr (KnownNames explains when).
+   * their attributes and xattrs in one BatchGetInodeAttr and one
+   * BatchGetXAttr (KnownNames explains when).
    * Names and attributes fill the caches as a readdir's do, unless a change
    * of this client overlapped. null when the directory holds more than the
    * bound, or the listing failed (the caller then looks the name up as
@@ -214,11 +215,16 @@ export class Vfs {
         this.names.finishListing(ticket, null);
         return null;
       }
-      const attrs = kind === 'names-and-attrs' && entries.length > 0 ? await this.meta.batchGetInodeAttr(entries.map((d) => d.inodeId)) : [];
+      // Extended attributes too, as readdir reads them: the kernel asks for security.capability
+      // before a chown or an unprivileged write, `ls -l` for security.selinux.
+      const ids = entries.map((d) => d.inodeId);
+      const [attrs, xattrs] =
+        kind === 'names-and-attrs' && ids.length > 0 ? await Promise.all([this.meta.batchGetInodeAttr(ids), this.meta.batchGetXattrs?.(ids)]) : [[], undefined];
       const byName = new Map(entries.map((d) => [d.name, d]));
       if (this.names.finishListing(ticket, byName.keys())) {
         for (const d of entries) this.cache.setDentry(dir, d.name, d.inodeId, d.type);
         for (const attr of attrs) this.cache.setAttrUnlessChanged(fence, attr);
+        for (const { inodeId, snapshot } of xattrs ?? []) this.cache.setXattrsUnlessChanged(fence, inodeId, snapshot);
       }
       return byName;
     } catch (error) {

@@ -193,6 +193,11 @@ test('statahead: a cold stat loop over a directory costs a listing and a batch, 
   assert.ok(meta.callCount('listDentry') - listsBefore <= 2);
   assert.equal(meta.callCount('batchGetInodeAttr') - batchesBefore, 1);
 
+  // The xattrs came along (the kernel asks for security.capability before a chown or an unprivileged write).
+  const xattrsBefore = meta.callCount('getXattrs');
+  for (let i = 0; i < n; i++) assert.equal((await vfs.getxattr(ROOT_CALLER, `/d/f${i}`, 'security.capability')).ok, false);
+  assert.equal(meta.callCount('getXattrs'), xattrsBefore, 'no GetInode for xattrs');
+
   // An unlink loop right after: the names and attributes are cached, one call per name (the delete).
   const deletesBefore = meta.callCount('getDentry');
   for (let i = 0; i < n; i++) value(await vfs.unlink(ROOT_CALLER, `/d/f${i}`));
