@@ -16,8 +16,9 @@ import type { ChunkInfo, ChunkInfoAppend } from '../../src/layout/chunk-info.js'
 import { chunkIndexOf, objectPiecesOf, splitByChunk, type LayoutGeometry } from '../../src/layout/geometry.js';
 import { objectKey } from '../../src/layout/object-key.js';
 import { zeroRecordsForExtend } from '../../src/layout/truncate.js';
-import type { ObjectSegment } from '../../src/layout/read-resolution.js';
+import type { ReadSegment } from '../../src/layout/read-resolution.js';
 import { isNotFound, type ObjectStore } from '../../src/object/object-store.js';
+import { BlockPool } from './block-pool.js';
 import { ChunkIdPool } from './chunk-id-pool.js';
 import { dataPathMetrics, type DataMetrics } from './data-metrics.js';
 import { resolveDataOptions, type DataClientOptions, type ResolvedDataOptions } from './data-options.js';
@@ -35,6 +36,12 @@ import type { StageRecord } from './write-back-journal.js';
 const RETRY_BACKOFF_MS_MAX = 2_000;
 const MISSING_OBJECT_RETRIES = 3;
 const CHUNK_LIST_RELOADS_MAX = 8;
+/**
+ * Free blocks the pool keeps: enough for the blocks a sequential reader's
+ * cache evicts and its next fetches take in the same turn, or a writer's
+ * uploads give back; little enough to be cheap when idle (32 MiB of 4 MiB blocks).
+ */
+const POOL_FREE_BLOCKS_MAX = 8;
 
 export class DataClient {
   readonly geometry: LayoutGeometry;
@@ -42,6 +49,8 @@ export class DataClient {
   readonly budget: MemoryBudget;
   readonly fetcher: ObjectFetcher;
   readonly metrics: DataMetrics;
+  /** Block-sized buffers shared by dirty blocks and fetched objects. */
+  readonly pool: BlockPool;
   private readonly store: ObjectStore;
   private readonly chunkInfos: ChunkInfoStore;
   private readonly ids: ChunkIdPool;
@@ -69,7 +78,17 @@ export class DataClient {
     this.log = raw.logger ?? silentLogger;
     this.budget = new MemoryBudget(this.options.memoryLimitBytes, () => this.onMemoryPressure());
     this.metrics = dataPathMetrics(raw.metricsRegistry);
-    this.fetcher = new ObjectFetcher(raw.store, this.options.blockCacheBytes, this.options.readConcurrency, diskCache, writeBack, this.metrics);
+    this.pool = new BlockPool(this.geometry.blockSizeBytes, POOL_FREE_BLOCKS_MAX);
+    this.fetcher = new ObjectFetcher(
+      raw.store,
+      this.options.blockCacheBytes,
+      this.options.readConcurrency,
+      diskCache,
+      writeBack,
+      this.metrics,
+      undefined,
+      this.pool,
+    );
   }
 
   /**
@@ -123,7 +142,7 @@ export class DataClient {
     assertSafeUint(lengthBytes, 'lengthBytes');
     let inode = this.inodes.get(inodeId);
     if (inode === undefined) {
-      inode = new InodeData(inodeId, lengthBytes, this.geometry);
+      inode = new InodeData(inodeId, lengthBytes, this.geometry, this.pool);
       this.inodes.set(inodeId, inode);
     } else if (inode.isIdle) {
       inode.lengthBytes = lengthBytes;
@@ -282,6 +301,8 @@ export class DataClient {
     for (const p of pieces) this.fetcher.unuploaded.delete(p.key);
     this.budget.release(job.budgetBytes);
     job.budgetBytes = 0;
+    // The block cache keeps its own reference to what it remembered.
+    if (job.data !== null) this.pool.release(job.data);
     job.data = null;
   }
 
@@ -447,44 +468,38 @@ export class DataClient {
 
   // ---- reads ----
 
-  /** Reads [offset, offset + length) (already clipped to the length). */
   /**
-   * The result may share memory with the block cache when one object covers
-   * the whole range (no copy on the sequential hot path): callers must treat
-   * it as read-only.
+   * Reads [offset, offset + length) (already clipped to the length) into
+   * `into` (its first `length` bytes; a new buffer when not given) and
+   * returns that span. Bytes are copied once, from wherever the object is
+   * (block cache, in-flight GET, dirty data) straight into the target: the
+   * result never shares memory with a cache.
    */
-  async readRange(inode: InodeData, offset: number, length: number, isSequential: boolean): Promise<Buffer> {
-    if (length === 0) return Buffer.alloc(0);
+  async readRange(inode: InodeData, offset: number, length: number, isSequential: boolean, into?: Buffer): Promise<Buffer> {
+    assert(into === undefined || into.length >= length, 'the read target holds the range');
+    const out = into === undefined ? Buffer.allocUnsafe(length) : into.subarray(0, length);
+    if (length === 0) return out;
     for (let attempt = 0; ; attempt++) {
       const plan = await this.plan(inode, offset, length);
-      const fetchSegment = (s: ObjectSegment): Promise<Buffer> => {
+      // Segments tile the range: every byte is written below, zeros included.
+      const fill = (s: ReadSegment): Promise<void> | undefined => {
+        if (s.kind === 'zero') {
+          out.fill(0, s.fileOffset - offset, s.fileOffset - offset + s.length);
+          return undefined;
+        }
         const key = objectKey(this.options.keyPrefix, { fsId: this.raw.fsId, inodeId: inode.inodeId, chunkId: s.chunkId, blockIndex: s.blockIndex, compaction: s.compaction });
         const whole = isSequential || s.objectLength <= Math.max(64 << 10, 2 * s.length);
-        return this.fetcher.read(key, s.objectOffset, s.length, whole);
+        return this.fetcher.readInto(key, s.objectOffset, s.length, whole, out, s.fileOffset - offset);
       };
-      const only = plan.segments[0]!;
-      // The whole range is one object and nothing local is newer: no copy.
-      if (plan.segments.length === 1 && only.kind === 'object' && plan.patches.length === 0) {
-        try {
-          return await fetchSegment(only);
-        } catch (error) {
-          if (!isNotFound(error) || attempt >= MISSING_OBJECT_RETRIES) throw error;
-          for (const r of splitByChunk(this.geometry, offset, length)) inode.forgetChunkList(r.chunkIndex);
-          continue;
-        }
-      }
-      // Segments tile the range: every byte is written below, zeros included.
-      const out = Buffer.allocUnsafe(length);
       try {
-        await Promise.all(
-          plan.segments.map(async (s) => {
-            if (s.kind === 'zero') {
-              out.fill(0, s.fileOffset - offset, s.fileOffset - offset + s.length);
-              return;
-            }
-            (await fetchSegment(s)).copy(out, s.fileOffset - offset);
-          }),
-        );
+        if (plan.segments.length === 1) await fill(plan.segments[0]!);
+        else {
+          // Every copy into `out` has settled before the read fails or retries:
+          // the target may be the kernel's buffer, handed back with the reply.
+          const settled = await Promise.allSettled(plan.segments.map(fill));
+          const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed !== undefined) throw failed.reason;
+        }
       } catch (error) {
         // An object compacted away after we read the list: reload the lists and retry.
         if (!isNotFound(error) || attempt >= MISSING_OBJECT_RETRIES) throw error;

@@ -12,10 +12,16 @@
  * part and the flush hands it to the upload without another copy. Spare
  * bytes are charged to the budget like dirty bytes (`chargedBytes`).
  *
+ * A part whose backing is exactly one block (a sequential writer's block)
+ * takes it from the BlockPool when there is one: the range holds one
+ * reference per such part and gives it back when the part leaves the range
+ * (cut, truncated); a view that `bytes()` hands out holds its own.
+ *
  * Invariants: ranges are sorted, non-empty, and neither overlap nor touch;
  * a range's parts are sorted, contiguous, and tile it exactly.
  */
 import { assert } from '../../src/common/assert.js';
+import type { BlockPool } from './block-pool.js';
 
 interface Part {
   offset: number;
@@ -34,6 +40,7 @@ export class DirtyRange {
     readonly parts: Part[],
     /** Monotonic time of the first write into the range (flush interval). */
     readonly firstWriteMs: number,
+    private readonly pool: BlockPool | null = null,
   ) {}
 
   get length(): number {
@@ -60,13 +67,17 @@ export class DirtyRange {
   /**
    * The bytes [start, stop) as one buffer. Without `copy`, a span inside one
    * part is returned as a view of it (the flush path: the range gives those
-   * bytes up, so nothing writes into them afterwards).
+   * bytes up, so nothing writes into them afterwards); a view of a pooled
+   * block holds a reference of its own, which its taker releases.
    */
   bytes(start = this.start, stop = this.end, copy = false): Buffer {
     assert(start >= this.start && stop <= this.end && start < stop, 'bytes() out of the range');
     if (!copy) {
       const p = this.parts.find((q) => q.offset <= start && stop <= q.offset + q.buf.length);
-      if (p !== undefined) return p.buf.subarray(start - p.offset, stop - p.offset);
+      if (p !== undefined) {
+        this.pool?.retain(p.buf);
+        return p.buf.subarray(start - p.offset, stop - p.offset);
+      }
     }
     const out = Buffer.allocUnsafe(stop - start);
     this.copyInto(out, start);
@@ -76,7 +87,7 @@ export class DirtyRange {
   /** Drops [this.start, cut) from the range (the caller took those bytes). */
   dropBefore(cut: number): void {
     assert(cut > this.start && cut < this.end, 'dropBefore inside the range');
-    while (this.parts.length > 0 && this.parts[0]!.offset + this.parts[0]!.buf.length <= cut) this.parts.shift();
+    while (this.parts.length > 0 && this.parts[0]!.offset + this.parts[0]!.buf.length <= cut) this.releasePart(this.parts.shift()!);
     const first = this.parts[0]!;
     if (first.offset < cut) {
       first.buf = first.buf.subarray(cut - first.offset);
@@ -89,13 +100,24 @@ export class DirtyRange {
   dropFrom(cut: number): number {
     assert(cut > this.start && cut < this.end, 'dropFrom inside the range');
     const before = this.chargedBytes;
-    while (this.parts.length > 0 && this.parts.at(-1)!.offset >= cut) this.parts.pop();
+    while (this.parts.length > 0 && this.parts.at(-1)!.offset >= cut) this.releasePart(this.parts.pop()!);
     const last = this.parts.at(-1)!;
     if (last.offset + last.buf.length > cut) last.buf = last.buf.subarray(0, cut - last.offset);
     // Bytes past the cut are not reused as spare: a later write there is not an append.
     last.spare = 0;
     this.end = cut;
     return before - this.chargedBytes;
+  }
+
+  /** The range is dropped whole (cut into a job, truncated away): its parts give their blocks back. */
+  discard(): void {
+    for (const p of this.parts) this.releasePart(p);
+    this.parts.length = 0;
+  }
+
+  /** A part left the range (not `pool?.release(...)`: that would skip evaluating its argument). */
+  private releasePart(p: Part): void {
+    if (this.pool !== null) this.pool.release(p.buf);
   }
 
   checkInvariants(): void {
@@ -112,8 +134,12 @@ export class ChunkDirty {
   /** Sorted, disjoint, non-touching. */
   readonly ranges: DirtyRange[] = [];
 
-  constructor(private readonly blockSizeBytes: number) {
+  constructor(
+    private readonly blockSizeBytes: number,
+    private readonly pool: BlockPool | null = null,
+  ) {
     assert(blockSizeBytes > 0, 'block size');
+    assert(pool === null || pool.blockBytes === blockSizeBytes, 'the pool holds blocks of this size');
   }
 
   get bytes(): number {
@@ -169,8 +195,11 @@ export class ChunkDirty {
       const looksSequential = isAppend || isLargeAtBlockStart;
       const extra = blockEnd - e;
       const spare = looksSequential && extra > 0 && reserve(extra) ? extra : 0;
-      // Unpooled when there is spare: the spare bytes must belong to this part alone.
-      const backing = spare > 0 ? Buffer.allocUnsafeSlow(e - s + spare) : Buffer.allocUnsafe(e - s);
+      // Unpooled when there is spare: the spare bytes must belong to this part
+      // alone. A whole block (a part from a block start to its end) comes
+      // from the block pool.
+      const backing =
+        spare > 0 ? (this.pool !== null && e - s + spare === this.blockSizeBytes ? this.pool.take() : Buffer.allocUnsafeSlow(e - s + spare)) : Buffer.allocUnsafe(e - s);
       data.copy(backing, 0, s - offset, e - offset);
       parts.push({ offset: s, buf: backing.subarray(0, e - s), spare });
       charged += e - s;
@@ -187,7 +216,7 @@ export class ChunkDirty {
       }
     }
     addFresh(Math.max(pos, offset), end);
-    const merged = new DirtyRange(start, stop, parts, firstWriteMs);
+    const merged = new DirtyRange(start, stop, parts, firstWriteMs, this.pool);
     merged.checkInvariants();
     this.ranges.splice(first, last - first, merged);
     return charged;
@@ -201,6 +230,7 @@ export class ChunkDirty {
       if (r.start >= length) {
         freed += r.chargedBytes;
         this.ranges.splice(i, 1);
+        r.discard();
       } else if (r.end > length) {
         freed += r.dropFrom(length);
       }

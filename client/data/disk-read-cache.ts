@@ -60,8 +60,11 @@ export class DiskReadCache {
     return this.index.has(key);
   }
 
-  /** Bytes [offset, offset + length) of a cached object (whole when no range), or null. */
-  async read(key: string, range?: { offset: number; length: number }): Promise<Buffer | null> {
+  /**
+   * Bytes [offset, offset + length) of a cached object (whole when no range),
+   * or null. `alloc` provides the buffer (the caller's pool).
+   */
+  async read(key: string, range?: { offset: number; length: number }, alloc: (bytes: number) => Buffer = Buffer.allocUnsafe): Promise<Buffer | null> {
     const size = this.index.get(key);
     if (size === undefined) return null;
     const start = range?.offset ?? 0;
@@ -70,7 +73,7 @@ export class DiskReadCache {
     try {
       const handle = await open(this.path(key), 'r');
       try {
-        const out = Buffer.allocUnsafe(length);
+        const out = alloc(length);
         const { bytesRead } = await handle.read(out, 0, length, start);
         if (bytesRead !== length || (await handle.stat()).size !== size) {
           this.index.delete(key);
@@ -91,9 +94,16 @@ export class DiskReadCache {
     this.index.delete(key);
   }
 
-  /** Adds an object in the background; skipped when too many writes are queued. */
-  offer(key: string, data: Buffer): void {
-    if (this.index.has(key) || this.writesInFlight >= this.writesInFlightMax || data.length > this.limitBytes) return;
+  /**
+   * Adds an object in the background; skipped when too many writes are
+   * queued. `done` is called once the cache no longer reads `data` (written,
+   * failed or skipped).
+   */
+  offer(key: string, data: Buffer, done: () => void = () => undefined): void {
+    if (this.index.has(key) || this.writesInFlight >= this.writesInFlightMax || data.length > this.limitBytes) {
+      done();
+      return;
+    }
     this.writesInFlight++;
     const temp = `${this.path(key)}.tmp`;
     void writeFile(temp, data)
@@ -104,6 +114,7 @@ export class DiskReadCache {
       .catch(() => rm(temp, { force: true }))
       .finally(() => {
         this.writesInFlight--;
+        done();
       });
   }
 

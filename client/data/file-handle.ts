@@ -36,18 +36,29 @@ export class FileHandle {
     await this.client.write(this.inode, offset, data);
   }
 
-  /**
-   * Up to `length` bytes from offset; shorter at end of file, empty past it.
-   * The buffer may share memory with the block cache: read-only.
-   */
+  /** Up to `length` bytes from offset, in a new buffer; shorter at end of file, empty past it. */
   async read(offset: number, length: number): Promise<Buffer> {
+    return this.readRange(offset, length, undefined);
+  }
+
+  /**
+   * Up to `length` bytes from offset copied into `into` (which holds at
+   * least `length`); returns how many (short at end of file, 0 past it).
+   * The bytes are copied once, from the cache or the store straight into `into`.
+   */
+  async readInto(offset: number, length: number, into: Buffer): Promise<number> {
+    assert(into.length >= length, 'the read target holds the length asked for');
+    return (await this.readRange(offset, length, into)).length;
+  }
+
+  private async readRange(offset: number, length: number, into: Buffer | undefined): Promise<Buffer> {
     assert(!this.isClosed, 'read on a closed handle');
     assertSafeUint(offset, 'offset');
     assertSafeUint(length, 'length');
     const end = Math.min(offset + length, this.inode.lengthBytes);
     if (end <= offset) return Buffer.alloc(0);
     const decision = this.readAhead.onRead(offset, end - offset, this.inode.lengthBytes);
-    const data = await this.client.readRange(this.inode, offset, end - offset, decision.isSequential);
+    const data = await this.client.readRange(this.inode, offset, end - offset, decision.isSequential, into);
     if (decision.prefetchLength > 0) this.client.prefetch(this.inode, decision.prefetchOffset, decision.prefetchLength);
     this.client.metrics.bytesRead.inc(data.length);
     return data;

@@ -10,6 +10,7 @@ import { sameChunkInfo, type ChunkInfo } from '../../src/layout/chunk-info.js';
 import { chunkIndexOf, splitByChunk, type LayoutGeometry } from '../../src/layout/geometry.js';
 import { resolveChunkRead, type ReadSegment } from '../../src/layout/read-resolution.js';
 import { trimChunkInfos } from '../../src/layout/truncate.js';
+import type { BlockPool } from './block-pool.js';
 import { ChunkDirty, type DirtyRange, type Reserve } from './dirty-ranges.js';
 import type { StageRecord } from './write-back-journal.js';
 
@@ -31,7 +32,10 @@ export interface FlushJob {
   readonly cutSeq: number;
   readonly chunkIndex: number;
   readonly offset: number;
-  /** The bytes; dropped once durable (uploaded or staged). */
+  /**
+   * The bytes; dropped once durable (uploaded or staged). A view of a pooled
+   * block holds a reference that is released when it is dropped.
+   */
   data: Buffer | null;
   info: ChunkInfo | null;
   keys: string[];
@@ -72,6 +76,7 @@ export class InodeData {
     readonly inodeId: number,
     public lengthBytes: number,
     private readonly geometry: LayoutGeometry,
+    private readonly pool: BlockPool | null = null,
   ) {}
 
   get dirtyBytes(): number {
@@ -178,7 +183,7 @@ export class InodeData {
     assert(chunkIndexOf(this.geometry, offset + data.length - 1) === chunkIndex, 'dirty write crosses a chunk');
     let cd = this.dirty.get(chunkIndex);
     if (cd === undefined) {
-      cd = new ChunkDirty(this.geometry.blockSizeBytes);
+      cd = new ChunkDirty(this.geometry.blockSizeBytes, this.pool);
       this.dirty.set(chunkIndex, cd);
     }
     const fresh = cd.write(offset, data, nowMs, reserve);
@@ -220,7 +225,10 @@ export class InodeData {
   private cutRange(chunkIndex: number, cd: ChunkDirty, i: number, nextCutSeq: () => number): FlushJob {
     const range: DirtyRange = cd.take(i);
     if (cd.ranges.length === 0) this.dirty.delete(chunkIndex);
-    return this.makeJob(chunkIndex, range.start, range.bytes(), nextCutSeq(), range.chargedBytes);
+    const data = range.bytes();
+    const charged = range.chargedBytes;
+    range.discard();
+    return this.makeJob(chunkIndex, range.start, data, nextCutSeq(), charged);
   }
 
   private makeJob(chunkIndex: number, offset: number, data: Buffer, cutSeq: number, budgetBytes: number): FlushJob {

@@ -5,11 +5,18 @@
  * Whole-object fetches are shared between concurrent readers (one GET per
  * key in flight) and fill the caches; ranged fetches (random reads) GET only
  * the bytes asked for. GETs are bounded by a semaphore.
+ *
+ * Readers get bytes copied into their own buffer (`readInto`), never a view
+ * of a cached object: whole objects of block size live in pooled blocks
+ * (BlockPool) that are reused once the cache lets go of them. The cache and
+ * a disk-cache write in flight each hold a reference; a reader copies in the
+ * continuation that receives the object, before the pool can reuse it.
  */
 import { LRUCache } from 'lru-cache';
 import { assert } from '../../src/common/assert.js';
 import { CorruptionError } from '../../src/common/errors.js';
 import type { ObjectStore } from '../../src/object/object-store.js';
+import { BlockPool } from './block-pool.js';
 import type { DataMetrics, ReadSource } from './data-metrics.js';
 import type { DiskReadCache } from './disk-read-cache.js';
 import { Semaphore } from './semaphore.js';
@@ -26,6 +33,8 @@ export class ObjectFetcher {
   /** Objects of flushes still being uploaded, by key (set by the writer). */
   readonly unuploaded = new Map<string, Buffer>();
   private prefetchesQueued = 0;
+  /** Receives whole objects: block-sized ones into pooled blocks. */
+  private readonly alloc = (bytes: number): Buffer => this.pool.alloc(bytes);
 
   constructor(
     private readonly store: ObjectStore,
@@ -35,14 +44,23 @@ export class ObjectFetcher {
     private readonly staged: WriteBackCache | null,
     private readonly metrics: DataMetrics,
     private readonly prefetchQueueMax = 64,
+    /** Where whole-block objects are received (a private pool of 4 MiB blocks when not given). */
+    readonly pool: BlockPool = new BlockPool(4 << 20, 0),
   ) {
-    this.blocks = new LRUCache<string, Buffer>({ maxSize: Math.max(1, memoryCacheBytes), sizeCalculation: (b) => Math.max(1, b.length) });
+    this.blocks = new LRUCache<string, Buffer>({
+      maxSize: Math.max(1, memoryCacheBytes),
+      sizeCalculation: (b) => Math.max(1, b.length),
+      // Evicted, deleted or replaced by another buffer: the cache's reference goes.
+      dispose: (value) => this.pool.release(value),
+    });
     this.gets = new Semaphore(readConcurrency);
   }
 
-  /** Puts an object this client just wrote into the memory cache (read-after-write). */
+  /** Puts an object (this client just wrote or fetched it) into the memory cache. */
   remember(key: string, data: Buffer): void {
-    if (data.length <= this.blocks.maxSize) this.blocks.set(key, data);
+    if (data.length > this.blocks.maxSize || this.blocks.peek(key) === data) return;
+    this.pool.retain(data);
+    this.blocks.set(key, data);
   }
 
   get cachedBytes(): number {
@@ -54,12 +72,20 @@ export class ObjectFetcher {
    * whole object to be fetched and cached (sequential reads, small objects).
    */
   async read(key: string, offset: number, length: number, whole: boolean): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(length);
+    await this.readInto(key, offset, length, whole, out, 0);
+    return out;
+  }
+
+  /** Copies bytes [offset, offset + length) of object `key` into target at `at`. */
+  async readInto(key: string, offset: number, length: number, whole: boolean, target: Buffer, at: number): Promise<void> {
+    assert(at >= 0 && at + length <= target.length, 'readInto stays inside its target');
     // An object store whose replace is not atomic (s3rver rewrites a re-PUT in place: a write-back
     // replay or a retried PUT of identical bytes) can serve a short body for a moment. Such a body
     // is dropped from the caches and fetched again, a bounded number of times, before the read fails.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.readOnce(key, offset, length, whole);
+        return await this.readOnce(key, offset, length, whole, target, at);
       } catch (error) {
         if (!(error instanceof CorruptionError) || attempt >= SHORT_OBJECT_ATTEMPTS_MAX) throw error;
         this.blocks.delete(key);
@@ -69,38 +95,43 @@ export class ObjectFetcher {
     }
   }
 
-  private async readOnce(key: string, offset: number, length: number, whole: boolean): Promise<Buffer> {
+  /**
+   * Every copy out of a cached or pooled object happens synchronously here,
+   * right where the object is in hand (after an await, in the continuation
+   * that received it): nothing outside keeps a view of it.
+   */
+  private async readOnce(key: string, offset: number, length: number, whole: boolean, target: Buffer, at: number): Promise<void> {
     const count = (source: ReadSource): void => this.metrics.bytesFetched.inc({ source }, length);
     const unuploaded = this.unuploaded.get(key);
     if (unuploaded !== undefined) {
       count('unuploaded');
-      return slice(key, unuploaded, offset, length);
+      return copyOut(key, unuploaded, offset, length, target, at);
     }
     const cached = this.blocks.get(key);
     if (cached !== undefined) {
       count('memory');
-      return slice(key, cached, offset, length);
+      return copyOut(key, cached, offset, length, target, at);
     }
     if (this.staged !== null) {
       const data = await this.staged.readStaged(key);
       if (data !== null) {
         this.remember(key, data);
         count('staged');
-        return slice(key, data, offset, length);
+        return copyOut(key, data, offset, length, target, at);
       }
     }
-    if (whole || this.inflight.has(key)) return slice(key, await this.fetchWhole(key, count), offset, length);
+    if (whole || this.inflight.has(key)) return copyOut(key, await this.fetchWhole(key, count), offset, length, target, at);
     if (this.diskCache !== null) {
       const fromDisk = await this.diskCache.read(key, { offset, length });
       if (fromDisk !== null) {
         count('disk');
-        return fromDisk;
+        return copyOut(key, fromDisk, 0, length, target, at);
       }
     }
     const data = await this.gets.run(() => this.store.get(key, { offset, length }));
     if (data.length !== length) throw new CorruptionError(`object ${key} is shorter than its chunk info says`);
     count('store');
-    return data;
+    data.copy(target, at);
   }
 
   /** Starts a whole-object fetch in the background (read-ahead); errors are left to the real read. */
@@ -115,16 +146,26 @@ export class ObjectFetcher {
       });
   }
 
-  /** `count` is told where the bytes came from (a shared in-flight fetch counts as memory). */
+  /**
+   * `count` is told where the bytes came from (a shared in-flight fetch
+   * counts as memory). The object may be a pooled block: whoever awaits the
+   * promise copies what it needs in the continuation that receives it.
+   */
   private fetchWhole(key: string, count: (source: ReadSource) => void = () => undefined): Promise<Buffer> {
     const existing = this.inflight.get(key);
     if (existing !== undefined) return existing.then((data) => (count('memory'), data));
     const p = (async () => {
-      const fromDisk = this.diskCache === null ? null : await this.diskCache.read(key);
-      const data = fromDisk ?? (await this.gets.run(() => this.store.get(key)));
+      const fromDisk = this.diskCache === null ? null : await this.diskCache.read(key, undefined, this.alloc);
+      const data = fromDisk ?? (await this.gets.run(() => this.store.get(key, undefined, this.alloc)));
       count(fromDisk === null ? 'store' : 'disk');
       this.remember(key, data);
-      if (fromDisk === null && this.diskCache !== null) this.diskCache.offer(key, data);
+      if (fromDisk === null && this.diskCache !== null) {
+        this.pool.retain(data);
+        this.diskCache.offer(key, data, () => this.pool.release(data));
+      }
+      // This fetch's own reference: the cache and the disk write hold theirs,
+      // and the waiters copy before the block can be reused.
+      this.pool.release(data);
       return data;
     })().finally(() => {
       this.inflight.delete(key);
@@ -134,8 +175,8 @@ export class ObjectFetcher {
   }
 }
 
-function slice(key: string, data: Buffer, offset: number, length: number): Buffer {
+function copyOut(key: string, data: Buffer, offset: number, length: number, target: Buffer, at: number): void {
   if (offset + length > data.length) throw new CorruptionError(`object ${key} is shorter than its chunk info says`);
-  assert(offset >= 0 && length >= 0, 'slice bounds');
-  return data.subarray(offset, offset + length);
+  assert(offset >= 0 && length >= 0, 'copy bounds');
+  data.copy(target, at, offset, offset + length);
 }

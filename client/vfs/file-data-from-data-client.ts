@@ -17,9 +17,8 @@ export function fileDataFromDataClient(dataClient: DataClient): FileDataApi {
       return {
         inodeId,
         async read(offset, length, into) {
-          const bytes = await handle.read(offset, length);
-          assert(bytes.length <= length && length <= into.length, 'read stays within what was asked');
-          return bytes.copy(into, 0, 0, bytes.length);
+          assert(length <= into.length, 'read stays within what was asked');
+          return handle.readInto(offset, length, into);
         },
         write: (offset, data) => handle.write(offset, data),
         flush: () => handle.flush(),

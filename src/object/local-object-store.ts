@@ -9,7 +9,7 @@ import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { assert } from '../common/assert.js';
 import { StorageError } from '../common/errors.js';
-import { LIST_LIMIT_MAX, type ByteRange, type ListPage, type ObjectInfo, type ObjectStore } from './object-store.js';
+import { LIST_LIMIT_MAX, type BodyAllocator, type ByteRange, type ListPage, type ObjectInfo, type ObjectStore } from './object-store.js';
 
 const TEMP_SUFFIX = '.tmp-';
 
@@ -62,7 +62,7 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, alloc?: BodyAllocator): Promise<Buffer> {
     const path = this.path(key);
     let handle;
     try {
@@ -75,7 +75,8 @@ export class LocalObjectStore implements ObjectStore {
       const size = (await handle.stat()).size;
       const start = range === undefined ? 0 : Math.min(range.offset, size);
       const end = range === undefined ? size : Math.min(size, range.offset + range.length);
-      const out = Buffer.allocUnsafe(end - start);
+      const out = range === undefined && alloc !== undefined ? alloc(end - start) : Buffer.allocUnsafe(end - start);
+      assert(out.length === end - start, 'a body buffer of the length asked for');
       let got = 0;
       while (got < out.length) {
         const { bytesRead } = await handle.read(out, got, out.length - got, start + got);

@@ -23,6 +23,9 @@ export interface ListPage {
   readonly cursor: string | null;
 }
 
+/** A buffer of exactly `bytes` bytes (contents undefined) to receive a body into. */
+export type BodyAllocator = (bytes: number) => Buffer;
+
 export interface ObjectStore {
   /** Short description for logs (never holds credentials). */
   readonly description: string;
@@ -31,8 +34,11 @@ export interface ObjectStore {
    * The object's bytes, or bytes [offset, offset + length) of it. A range
    * that runs past the end is cut short; one that starts at or past the end
    * returns an empty buffer. Missing key: StorageError notFound.
+   * `alloc`, when given, provides the buffer a whole object's bytes are
+   * received into (the caller's buffer pool); a backend may call it once per
+   * attempt and may ignore it.
    */
-  get(key: string, range?: ByteRange): Promise<Buffer>;
+  get(key: string, range?: ByteRange, alloc?: BodyAllocator): Promise<Buffer>;
   /** Missing key: StorageError notFound. */
   head(key: string): Promise<ObjectInfo>;
   /** Deleting a missing key succeeds. */

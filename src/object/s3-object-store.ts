@@ -25,7 +25,7 @@ import type { BuildMiddleware } from '@smithy/types';
 import { assert } from '../common/assert.js';
 import { StorageError } from '../common/errors.js';
 import { SystemRandom, type Random } from '../common/random.js';
-import { LIST_LIMIT_MAX, type ByteRange, type ListPage, type ObjectInfo, type ObjectStore } from './object-store.js';
+import { LIST_LIMIT_MAX, type BodyAllocator, type ByteRange, type ListPage, type ObjectInfo, type ObjectStore } from './object-store.js';
 import { backoffDelayMs, classifyS3Failure } from './retry-policy.js';
 
 export interface S3ObjectStoreOptions {
@@ -130,7 +130,7 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, alloc?: BodyAllocator): Promise<Buffer> {
     if (range !== undefined && range.length === 0) {
       await this.head(key);
       return Buffer.alloc(0);
@@ -143,7 +143,7 @@ export class S3ObjectStore implements ObjectStore {
           { abortSignal },
         );
         assert(reply.Body !== undefined, 'GetObject reply without a body');
-        const bytes = await collectBody(reply.Body, reply.ContentLength);
+        const bytes = await collectBody(reply.Body, reply.ContentLength, range === undefined ? alloc : undefined);
         if (range === undefined || bytes.length <= range.length) return bytes;
         // Some servers (s3rver for 'bytes=0-0') answer a range with more than
         // was asked; cut the answer to the range using where it starts.
@@ -246,17 +246,23 @@ function withPayloadHash<I extends object, O extends object>(hex: string): Build
 /**
  * A GET's body as one buffer. With the Node HTTP handler the body is a
  * Readable and the server says its length up front: its chunks are copied
- * straight into one unpooled buffer of that size (the SDK's
+ * straight into one buffer of that size (from `alloc`: the caller's pool, or
+ * a new unpooled one; the SDK's
  * transformToByteArray collects them, then allocates a zero-filled array and
  * copies them again). Anything else, or a length that does not match the
  * bytes that came, goes through the SDK's collector.
  */
-async function collectBody(body: { transformToByteArray(): Promise<Uint8Array> }, contentLength: number | undefined): Promise<Buffer> {
+async function collectBody(
+  body: { transformToByteArray(): Promise<Uint8Array> },
+  contentLength: number | undefined,
+  alloc: BodyAllocator = Buffer.allocUnsafeSlow,
+): Promise<Buffer> {
   if (!(body instanceof Readable) || contentLength === undefined || !Number.isSafeInteger(contentLength) || contentLength < 0) {
     const raw = await body.transformToByteArray();
     return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   }
-  const out = Buffer.allocUnsafeSlow(contentLength);
+  const out = alloc(contentLength);
+  assert(out.length === contentLength, 'a body buffer of the length asked for');
   let at = 0;
   await new Promise<void>((resolve, reject) => {
     body.on('data', (chunk: Buffer) => {
