@@ -269,7 +269,11 @@ export class DataClient {
       await this.withDeadline(`upload of inode ${inode.inodeId}`, () =>
         Promise.all(pieces.map((p) => this.puts.run(() => this.store.put(p.key, p.data)))),
       );
-      for (const p of pieces) this.fetcher.remember(p.key, p.data);
+      // Read-after-write: small objects (small files, tails) stay in the block
+      // cache. Whole blocks of a streaming writer do not: they would push
+      // fetched data out of the cache and hold pooled blocks that the next
+      // writes could reuse at once (a read of them GETs them back).
+      for (const p of pieces) if (p.data.length < this.geometry.blockSizeBytes) this.fetcher.remember(p.key, p.data);
       this.metrics.objectsUploaded.inc(pieces.length);
       this.metrics.bytesUploaded.inc(job.data.length);
       this.markDurable(job, pieces);
