@@ -76,3 +76,36 @@ test('read-ahead grows on sequential reads and resets on a random one', () => {
   assert.equal(d.prefetchLength, 0);
   assert.equal(p.currentWindowBytes, 0);
 });
+
+test('read-ahead keeps a stream sequential when the kernel delivers its requests out of order', () => {
+  const MiB = 1 << 20;
+  const p = new ReadAheadPolicy(4 * MiB, 32 * MiB);
+  const fileLength = 256 * MiB;
+  let prefetchedTo = 0;
+  // The order seen from a mount with 1 MiB requests: neighbours swapped, a few ahead.
+  const order = [0, 1, 2, 3, 5, 4, 6, 7, 8, 9, 11, 10, 13, 12, 14, 15, 16, 18, 17, 19];
+  for (const i of order) {
+    const d = p.onRead(i * MiB, MiB, fileLength);
+    assert.ok(d.isSequential, `read at ${i} MiB counts as sequential`);
+    if (d.prefetchLength > 0) {
+      assert.ok(d.prefetchOffset >= prefetchedTo, 'no range is asked for twice');
+      prefetchedTo = d.prefetchOffset + d.prefetchLength;
+    }
+  }
+  assert.equal(p.currentWindowBytes, 32 * MiB);
+  assert.ok(prefetchedTo >= 20 * MiB + 16 * MiB, 'read-ahead runs well past the reader');
+  // A jump far away is random; the stream then starts over.
+  const far = p.onRead(200 * MiB, MiB, fileLength);
+  assert.equal(far.isSequential, false);
+  assert.equal(p.currentWindowBytes, 0);
+  // Property: any permutation of a stream's requests within a small distance stays sequential.
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 10, maxLength: 60 }), (jitter) => {
+      const q = new ReadAheadPolicy(4 * MiB, 32 * MiB);
+      const idx = jitter.map((j, i) => i + j);
+      idx[0] = 0;
+      return idx.every((i) => q.onRead(i * MiB, MiB, fileLength).isSequential);
+    }),
+    { numRuns: 200 },
+  );
+});
