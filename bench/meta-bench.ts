@@ -50,7 +50,9 @@ const opsOverride = argAfter('--ops') === undefined ? undefined : Number(argAfte
 const opsFor = (callers: number): number => opsOverride ?? (isQuick ? 1_000 : callers === 1 ? 2_000 : 20_000);
 const LIST_ENTRIES = isQuick ? 2_000 : 10_000;
 const LIST_RUNS = isQuick ? 32 : 64;
-const CALLERS: readonly number[] = only === undefined ? [1, 32] : [32];
+/** `--callers N` runs only that caller count (default 1 and 32; with --only, 32): `--only create --callers 1` profiles latency. */
+const callersArg = argAfter('--callers');
+const CALLERS: readonly number[] = callersArg !== undefined ? [Number(callersArg)] : only === undefined ? [1, 32] : [32];
 
 interface Row {
   readonly op: string;

@@ -32,6 +32,7 @@ import { MalformedMessage, type Method, type MessageInit, type TypedService } fr
 import { MESSAGE_BYTES_DEFAULT } from './channel-pool.js';
 import { RedirectError } from './leader-redirect.js';
 import { rpcMetrics, type RpcMetrics } from './rpc-metrics.js';
+import { setServerNoDelay } from './server-nodelay.js';
 
 export const SHUTDOWN_GRACE_DEFAULT_MS = 2_000;
 
@@ -154,6 +155,8 @@ export class RpcServer {
         }
         assert(port > 0, `bound port ${port}`);
         this.boundPort = port;
+        // Replies must not wait behind Nagle for the client's ACK (server-nodelay.ts).
+        setServerNoDelay(this.server);
         resolve(port);
       });
     });

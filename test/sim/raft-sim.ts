@@ -109,6 +109,8 @@ interface Swarm {
   maxInflightBytes: number;
   /** Leaders send MsgApp/MsgHeartbeat before persisting their own entries (§10.2.1). */
   leaderEarlySend: boolean;
+  /** Leaders do not broadcast a commit index advance on its own (raft.ts Config.skipBcastCommit, as the node driver does). */
+  skipBcastCommit: boolean;
 }
 
 const UNITS_PER_TICK = 4;
@@ -149,6 +151,8 @@ function drawSwarm(r: SeededRandom): Swarm {
     maxInflightMsgs: pick(r, [1, 2, 8, 256]),
     maxInflightBytes: pick(r, [0, 0, 300]),
     leaderEarlySend: r.chance(0.5),
+    // Drawn by the caller from its own stream, so older seeds replay unchanged.
+    skipBcastCommit: false,
   };
 }
 
@@ -157,7 +161,7 @@ function describeSwarm(s: Swarm): string {
     `voters=${s.voters} spares=${s.spares} preVote=${s.preVote} checkQuorum=${s.checkQuorum} ` +
     `drop=${s.faults.dropRate} dup=${s.faults.duplicateRate} delay<=${s.faults.delayMax} ` +
     `crash=${s.crashPerTick} youngLeaderCrash=${s.youngLeaderCrashPerTick} torn=${s.tornWriteRate} partition=${s.partitionPerTick} conf=${s.confChangePerTick} ` +
-    `transfer=${s.transferPerTick} earlySend=${s.leaderEarlySend} snapEvery=${s.snapshotEvery} maxMsg=${s.maxSizePerMsg} inflight=${s.maxInflightMsgs}/${s.maxInflightBytes}B`
+    `transfer=${s.transferPerTick} earlySend=${s.leaderEarlySend} skipBcastCommit=${s.skipBcastCommit} snapEvery=${s.snapshotEvery} maxMsg=${s.maxSizePerMsg} inflight=${s.maxInflightMsgs}/${s.maxInflightBytes}B`
   );
 }
 
@@ -252,7 +256,8 @@ export class RaftSimulation {
 
   constructor(private readonly options: SimOptions) {
     this.random = new SeededRandom(options.seed);
-    this.swarm = drawSwarm(this.random);
+    // skipBcastCommit comes from a stream of its own: the main stream (and so every older seed's run) is unchanged.
+    this.swarm = { ...drawSwarm(this.random), skipBcastCommit: new SeededRandom(options.seed ^ 0x5bc7).chance(0.5) };
     this.network = new SimNetwork(this.random, this.clock, this.swarm.faults);
     this.trace = options.trace;
     const voters: NodeId[] = [];
@@ -317,6 +322,7 @@ export class RaftSimulation {
       maxSizePerMsg: this.swarm.maxSizePerMsg,
       maxInflightMsgs: this.swarm.maxInflightMsgs,
       maxInflightBytes: this.swarm.maxInflightBytes,
+      skipBcastCommit: this.swarm.skipBcastCommit,
     });
     // The state machine comes back from the snapshot; later entries are re-applied.
     node.sm = KvStateMachine.restore(snap.data);

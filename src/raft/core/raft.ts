@@ -88,6 +88,17 @@ export interface RaftConfig {
    * driver transfers leadership or shuts it down.
    */
   readonly stepDownOnRemoval?: boolean;
+  /**
+   * When the commit index advances, do not send the followers an empty
+   * MsgApp just to carry it (raft-rs `skip_bcast_commit`): they learn it
+   * from the next MsgApp or heartbeat. Commit propagation is not needed for
+   * safety, and for a lone sequential writer that broadcast (two messages
+   * out, two follower Readies, two acks back) is as much work as the
+   * replication itself and competes with the reply for the CPU. Followers
+   * apply later (by up to one heartbeat when idle). Still broadcast while a
+   * membership change is pending, so joint configs are left promptly.
+   */
+  readonly skipBcastCommit?: boolean;
 }
 
 export type StepResult = 'ok' | 'proposal-dropped';
@@ -157,6 +168,7 @@ export class Raft {
   private readonly maxUncommittedSize: number;
   private readonly disableProposalForwarding: boolean;
   private readonly stepDownOnRemoval: boolean;
+  private readonly skipBcastCommit: boolean;
   private tickFn: () => void;
   private stepFn: (m: Message) => StepResult;
 
@@ -185,6 +197,7 @@ export class Raft {
     this.startupQuiet = readOnlyOption === ReadOnlyOption.LeaseBased;
     this.disableProposalForwarding = c.disableProposalForwarding ?? false;
     this.stepDownOnRemoval = c.stepDownOnRemoval ?? false;
+    this.skipBcastCommit = c.skipBcastCommit ?? false;
     this.tickFn = this.tickElection;
     this.stepFn = this.stepFollower;
 
@@ -320,6 +333,16 @@ export class Raft {
     for (const id of this.trk.memberIds()) if (id !== this.id) this.sendAppend(id);
   }
 
+  /** The commit index advanced: tell the followers (see Config.skipBcastCommit). */
+  private bcastCommit(): void {
+    if (!this.skipBcastCommit || this.pendingConfIndex > this.raftLog.applied) {
+      this.bcastAppend();
+      return;
+    }
+    // Entries not yet sent still go (each MsgApp carries the new commit); no empty ones.
+    for (const id of this.trk.memberIds()) if (id !== this.id) this.maybeSendAppend(id, false);
+  }
+
   private bcastHeartbeat(): void {
     this.bcastHeartbeatWithCtx(this.readOnly.lastPendingRequestCtx() ?? EMPTY);
   }
@@ -394,7 +417,7 @@ export class Raft {
     if (!pr.maybeUpdate(this.stableLastIndex())) return;
     if (this.maybeCommit()) {
       this.releasePendingReadIndexMessages();
-      this.bcastAppend();
+      this.bcastCommit();
     }
   }
 
@@ -798,7 +821,7 @@ export class Raft {
     }
     if (this.maybeCommit()) {
       this.releasePendingReadIndexMessages();
-      this.bcastAppend();
+      this.bcastCommit();
     } else if (oldPaused) {
       this.sendAppend(m.from);
     }

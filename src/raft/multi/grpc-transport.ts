@@ -28,6 +28,7 @@ import type {
   SnapshotChunk,
   WireMessage,
 } from '../../proto/types-raft.js';
+import { setServerNoDelay } from '../../rpc/server-nodelay.js';
 import { crc32c } from '../wal/crc32c.js';
 import { groupId, parseGroupId } from './group-id.js';
 import type { GroupId } from './group-id.js';
@@ -433,17 +434,7 @@ export class GrpcTransport implements Transport {
   }
 }
 
-/**
- * grpc-js sets TCP_NODELAY on client sockets but not on accepted ones, so
- * small RPC responses from the server side wait for Nagle and delayed ACKs
- * (tens of ms): with a bounded number of in-flight RPCs per peer that stalls
- * replication. grpc-js exposes no option for it; this reaches its http2
- * servers (a private field, checked) to set NODELAY on every accepted socket.
- */
+/** NODELAY on every socket the server accepts (src/rpc/server-nodelay.ts); call after binding. */
 export function tuneServerSockets(server: grpc.Server): void {
-  const servers = (server as unknown as { http2Servers?: Map<import('node:net').Server, unknown> }).http2Servers;
-  assert(servers instanceof Map && servers.size > 0, 'grpc-js internals changed: no http2Servers map');
-  for (const s of servers.keys()) {
-    s.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
-  }
+  setServerNoDelay(server);
 }

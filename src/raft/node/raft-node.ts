@@ -217,6 +217,8 @@ export class RaftNode<R = unknown> {
       preVote: true,
       readOnlyOption: options.leaseReads === true ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
       stepDownOnRemoval: true,
+      // Followers learn the commit index from the next append or heartbeat (raft.ts Config.skipBcastCommit).
+      skipBcastCommit: true,
     });
   }
 

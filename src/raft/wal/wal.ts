@@ -21,6 +21,12 @@
  * segment cannot come from a crash (a segment is sealed only after its last
  * fsync) and is reported as a CorruptionError naming the file and offset.
  *
+ * Synced writes: the active segment is opened O_DSYNC where the platform has
+ * it, so one pwrite both writes and flushes the batch (what write +
+ * fdatasync did, in one thread-pool round trip instead of two: on a fast
+ * disk those hops, not the flush, were most of an append's latency).
+ * Without O_DSYNC the WAL writes, then fdatasyncs.
+ *
  * Preallocation: each segment grows in zero-filled steps ahead of its data
  * (WAL_PREALLOCATE_BYTES), so most fdatasyncs flush data only; a scan stops
  * cleanly at the zero tail, and appends after a reopen overwrite it.
@@ -34,6 +40,7 @@
  * later call rejects): after a failed fsync the page cache state is unknown,
  * and the only safe move is to crash and recover from the files.
  */
+import { constants } from 'node:fs';
 import { open, readFile, unlink, mkdir } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { assert } from '../../common/assert.js';
@@ -81,6 +88,14 @@ export const WAL_SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
  * contention between many WALs). Bounded per group: at most one step ahead.
  */
 export const WAL_PREALLOCATE_BYTES = 1024 * 1024;
+
+/** O_DSYNC: every write to the active segment is durable when it returns (0 where the platform lacks it). */
+const O_DSYNC: number = constants.O_DSYNC ?? 0;
+/** Opens the active segment for writing: `create` a new one (must not exist) or reopen the last one. */
+function openActive(path: string, create: boolean): Promise<FileHandle> {
+  const flags = constants.O_RDWR | O_DSYNC | (create ? constants.O_CREAT | constants.O_EXCL : 0);
+  return open(path, flags, 0o644);
+}
 
 interface Pending {
   readonly bytes: Uint8Array;
@@ -175,14 +190,14 @@ export class Wal implements RaftStorage, LogWriter {
     if (segments.length === 0) {
       const first = { seq: 0, firstIndex: 1, file: segmentFileName(0, 1) };
       const header = encodeRecords(headerRecords(memory.hardState(), memory.snapshotMeta()));
-      const fh = await open(segmentPath(dir, first), 'wx');
+      const fh = await openActive(segmentPath(dir, first), true);
       const allocated = await writeWithPreallocation(fh, header, 0, 0, segmentBytesMax);
       await fh.sync();
       await fsyncDir(dir);
       return new Wal(dir, memory, [first], fh, header.length, allocated, segmentBytesMax);
     }
     const last = segments[segments.length - 1]!;
-    const fh = await open(segmentPath(dir, last), 'r+');
+    const fh = await openActive(segmentPath(dir, last), false);
     return new Wal(dir, memory, segments, fh, lastBytes, lastAllocated, segmentBytesMax);
   }
 
@@ -260,7 +275,7 @@ export class Wal implements RaftStorage, LogWriter {
     });
   }
 
-  /** One write + one fdatasync per round, for everything queued meanwhile. */
+  /** One synced write (O_DSYNC, else write + fdatasync) per round, for everything queued meanwhile. */
   private async flushLoop(): Promise<void> {
     assert(!this.isFlushing, 'flushLoop re-entered');
     this.isFlushing = true;
@@ -277,8 +292,9 @@ export class Wal implements RaftStorage, LogWriter {
           this.counters.bytesWritten += buffer.length;
         }
         this.written = batch[batch.length - 1]!.after;
-        await this.fh.datasync();
-        this.counters.fsyncs++;
+        // With O_DSYNC the write above was the flush; an empty batch (sync()) has nothing unflushed.
+        if (O_DSYNC === 0) await this.fh.datasync();
+        if (O_DSYNC === 0 || buffer.length > 0) this.counters.fsyncs++;
         for (const p of batch) p.resolve();
         batch = [];
       }
@@ -301,7 +317,7 @@ export class Wal implements RaftStorage, LogWriter {
       file: segmentFileName(prev.seq + 1, this.written.lastIndex + 1),
     };
     const header = encodeRecords(headerRecords(this.written.hardState, this.written.snapshot));
-    const fh = await open(segmentPath(this.dir, next), 'wx');
+    const fh = await openActive(segmentPath(this.dir, next), true);
     const allocated = await writeWithPreallocation(fh, header, 0, 0, this.segmentBytesMax);
     await fh.sync();
     await fsyncDir(this.dir);
