@@ -369,7 +369,10 @@ export class RaftNode<R = unknown> {
   step(messages: readonly Message[]): void {
     if (this.isStopped) return;
     for (const m of messages) this.rawNode.step(m);
-    this.schedule();
+    // Peers' messages come batched per transport batch (one step() per group): handle them as soon as
+    // this batch is routed, not a loop turn later. A follower starts its write, and a leader acts on
+    // the ack that commits, without waiting behind the rest of the poll phase.
+    this.schedule(true);
   }
 
   reportUnreachable(peer: NodeId): void {
@@ -450,15 +453,22 @@ export class RaftNode<R = unknown> {
     this.schedule();
   }
 
-  private schedule(): void {
+  /**
+   * Runs the Ready loop if it is idle and there is work: by default on the
+   * next loop turn, so everything proposed in this turn joins the same Ready
+   * (and fsync); `soon` runs it in a microtask, once the current callback
+   * (e.g. routing one transport batch to every group) has returned.
+   */
+  private schedule(soon = false): void {
     if (this.isLoopRunning || this.isLoopScheduled || this.isStopped) return;
     if (!this.rawNode.hasReady()) return;
     this.isLoopScheduled = true;
-    // Next turn: everything proposed in this turn joins the same Ready (and fsync).
-    setImmediate(() => {
+    const run = (): void => {
       this.isLoopScheduled = false;
       this.loopIdle = this.runLoop();
-    });
+    };
+    if (soon) queueMicrotask(run);
+    else setImmediate(run);
   }
 
   private async runLoop(): Promise<void> {
