@@ -292,7 +292,9 @@ export class InodeData {
       if (j.info !== null || j.data === null) continue;
       const s = Math.max(offset, j.offset);
       const e = Math.min(end, j.offset + j.data.length);
-      if (s < e) patches.push({ offset: s, data: j.data.subarray(s - j.offset, e - j.offset) });
+      // A copy: the job's bytes may be a pooled block that its upload gives
+      // back (and a writer reuses) while this read still awaits its fetches.
+      if (s < e) patches.push({ offset: s, data: Buffer.from(j.data.subarray(s - j.offset, e - j.offset)) });
     }
     for (const r of splitByChunk(this.geometry, offset, length)) {
       const cd = this.dirty.get(r.chunkIndex);
