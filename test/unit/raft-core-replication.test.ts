@@ -216,3 +216,23 @@ test('reportUnreachable moves a replicating follower back to probing', () => {
   assert.equal(pr.state, ProgressState.Replicate);
   assert.deepEqual(net.appliedData('b'), ['y']);
 });
+
+test('skipBcastCommit: a commit advance alone sends no empty MsgApp; followers learn it from the next heartbeat', () => {
+  for (const skip of [false, true]) {
+    const net = new TestNetwork(['a', 'b', 'c'], { skipBcastCommit: skip });
+    net.elect('a');
+    const sent: Message[] = [];
+    net.filter = (m) => (sent.push(m), true);
+    net.peer('a').node.propose(bytes('x'));
+    net.stabilize();
+    const apps = sent.filter((m) => m.from === 'a' && m.type === MessageType.MsgApp);
+    // One MsgApp per follower carries the entry; without skip, one more each carries the commit index.
+    assert.equal(apps.length, skip ? 2 : 4, `skip=${skip}: ${apps.length} MsgApps`);
+    assert.ok(apps.every((m) => !skip || m.entries.length === 1), 'only appends that carry entries');
+    assert.deepEqual(net.appliedData('a'), ['x']);
+    assert.deepEqual(net.appliedData('b'), skip ? [] : ['x']);
+    // A heartbeat round carries the commit index to the followers.
+    net.tickAll(1);
+    for (const id of ['b', 'c']) assert.deepEqual(net.appliedData(id), ['x'], `${id} applied after a heartbeat (skip=${skip})`);
+  }
+});
