@@ -14,6 +14,9 @@ import { MetaClient } from '../client/meta/meta-client.js';
 import { checkMountable, fileDataFromDataClient, mountFileSystem, type MountedFileSystem } from '../client/index.js';
 import { removeMountRecord, writeMountRecord } from './mount-record.js';
 
+/** How long a mount waits for every copyset of its fs to have a leader before it mounts anyway. */
+const SERVING_WAIT_MS = 15_000;
+
 export interface MountOptions {
   readonly fsName: string;
   readonly mountPoint: string;
@@ -44,6 +47,9 @@ export async function mountClient(options: MountOptions): Promise<ClientMount> {
   const meta = await MetaClient.open({ mds: options.mds, fsName: options.fsName, logger: log, mountpoint: { path: options.mountPoint } });
   let data: DataClient | null = null;
   try {
+    // "ready" must mean ready: after a cluster (re)start the copysets are still electing leaders.
+    const electing = await meta.waitUntilServing(SERVING_WAIT_MS);
+    if (electing.length > 0) log.warn({ copysets: electing }, 'mounting while these copysets have no leader yet (their operations wait)');
     const info = meta.fsInfo;
     data = await DataClient.start({
       fsId: info.fsId,

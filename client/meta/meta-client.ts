@@ -543,6 +543,37 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     return stats;
   }
 
+  /**
+   * Waits (bounded) until every copyset of the fs reports a leader. Right
+   * after a cluster (re)start the Raft groups are still electing: without
+   * this, the first operations of a fresh mount hang about a second each
+   * behind the elections, after the mount said it was ready. Returns the
+   * copysets still without a leader when `timeoutMs` ran out (the mount goes
+   * on: its operations retry on their own), an empty list when all serve.
+   */
+  async waitUntilServing(timeoutMs: number, pollMs = 25): Promise<string[]> {
+    assert(timeoutMs >= 0 && pollMs > 0, 'wait bounds');
+    const deadline = performance.now() + timeoutMs;
+    await this.router.refresh();
+    let waiting = this.router.copysetTargets();
+    for (;;) {
+      const stillWaiting: typeof waiting = [];
+      await Promise.all(
+        waiting.map(async (target) => {
+          const { poolId, copysetId, client } = target;
+          const status = await client
+            .call('GetCopysetStatus', { poolId, copysetId }, { isIdempotent: true, timeoutMs: 1_000, totalTimeoutMs: 1_000, maxAttempts: 1 })
+            .catch(() => null);
+          if (status?.status !== MetaStatusCode.OK || !status.copyset?.leader?.address) stillWaiting.push(target);
+        }),
+      );
+      waiting = stillWaiting;
+      if (waiting.length === 0 || performance.now() + pollMs > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+    return waiting.map(({ poolId, copysetId }) => `${poolId}/${copysetId}`);
+  }
+
   private async loadStatFs(): Promise<FsStats> {
     const listed = await this.mds.callOk('ListPartition', { fsId: this.fsId }, { isIdempotent: true });
     const counts = new Map(listed.partitions.map((p) => [p.partitionId, p.inodeCount]));

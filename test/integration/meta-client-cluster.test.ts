@@ -339,3 +339,18 @@ test('the copyset leader stops: the client follows the new leader', { timeout: 9
   const g = await mkfile(ROOT_INODE_ID, 'after-restart');
   assert.equal((await client.getInodeAttr(g.inodeId)).inodeId, g.inodeId);
 });
+
+test('after all three metaservers restart, waitUntilServing returns once every copyset has a leader', { timeout: 90_000 }, async () => {
+  for (let i = 0; i < cluster.addresses.length; i++) await cluster.stopServer(i);
+  for (let i = 0; i < cluster.addresses.length; i++) await cluster.startServer(i);
+  const started = performance.now();
+  assert.deepEqual(await client.waitUntilServing(30_000), [], 'every copyset elected a leader within the bound');
+  const waitedMs = performance.now() - started;
+  for (const { poolId, copysetId, client: copyset } of client.router.copysetTargets()) {
+    const status = await copyset.callOk('GetCopysetStatus', { poolId, copysetId }, { isIdempotent: true });
+    assert.ok(status.copyset?.leader?.address, `copyset ${poolId}/${copysetId} has a leader`);
+  }
+  const root = await client.getInodeAttr(ROOT_INODE_ID);
+  assert.equal(root.type, FileType.Directory);
+  console.log(`waitUntilServing after a full restart: ${waitedMs.toFixed(0)} ms`);
+});
