@@ -211,7 +211,7 @@ async function main(): Promise<void> {
       );
     }
     const rssAfter = procs.reduce((sum, p) => sum + rssBytes(p.pid), 0);
-    // A few thousand inodes are lost in heap noise: the figure means something only in the full run.
+    // Only in the full run: the quick run creates too few inodes for either figure to mean much.
     if (!isQuick && only === undefined) {
       // RSS after a few tens of thousands of inodes is mostly heap growth and the Raft log kept
       // until the next snapshot; the state's own cost per inode comes from a million-inode partition.
