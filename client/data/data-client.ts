@@ -11,6 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assert, assertSafeUint } from '../../src/common/assert.js';
 import { StorageError } from '../../src/common/errors.js';
+import type { Timespec } from '../../src/common/file-type.js';
 import { silentLogger, type Logger } from '../../src/common/log.js';
 import type { ChunkInfo, ChunkInfoAppend } from '../../src/layout/chunk-info.js';
 import { chunkIndexOf, objectPiecesOf, splitByChunk, type LayoutGeometry } from '../../src/layout/geometry.js';
@@ -24,7 +25,7 @@ import { dataPathMetrics, type DataMetrics } from './data-metrics.js';
 import { resolveDataOptions, type DataClientOptions, type ResolvedDataOptions } from './data-options.js';
 import { DiskReadCache } from './disk-read-cache.js';
 import { FileHandle } from './file-handle.js';
-import { InodeData, type FlushJob, type ReadPlan } from './inode-data.js';
+import { InodeData, type FlushJob, type MtimeRequest, type ReadPlan } from './inode-data.js';
 import { MemoryBudget } from './memory-budget.js';
 import type { ChunkInfoStore } from './metadata.js';
 import { ObjectFetcher } from './object-fetcher.js';
@@ -370,9 +371,11 @@ export class DataClient {
         for (const j of batch) j.state = 'committing';
         const records: ChunkInfoAppend[] = batch.map((j) => ({ chunkIndex: j.chunkIndex, info: j.info! }));
         const newLength = Math.max(...batch.map((j) => j.newLength));
+        const carried = inode.mtimeRequests.filter((r) => completesRequest(r, batch, inode.jobs));
+        const mtime = latestMtime(carried);
         try {
           await this.withDeadline(`commit of inode ${inode.inodeId}`, () =>
-            this.chunkInfos.appendChunkInfos(inode.inodeId, records, newLength),
+            this.chunkInfos.appendChunkInfos(inode.inodeId, records, newLength, mtime),
           );
         } catch (error) {
           this.metrics.flushFailures.inc({ step: 'commit' });
@@ -386,6 +389,8 @@ export class DataClient {
           continue;
         }
         this.metrics.commits.inc();
+        // Before the jobs leave the list: their syncs must see it when they wake.
+        for (const r of carried) r.isCarried = true;
         // The journal's 'done' goes before the job counts as committed: a
         // truncate that follows must not be undone by replaying this record
         // after a crash.
@@ -427,21 +432,38 @@ export class DataClient {
    * `committed` forces the metadata commit even with a write-back cache.
    * Rejects with the store's error (EIO) if a flush keeps failing past the
    * upload timeout; the data stays buffered and the next fsync retries it.
+   *
+   * `mtime`, when given, goes with the AppendChunkInfo that commits the last
+   * of the writes this sync covers (the file's mtime and ctime change in the
+   * same entry as its data). Returns whether it did: false when there was
+   * nothing to commit, when the writes were committed by appends already
+   * under way, or with a write-back cache (its commits come later, in the
+   * background; the caller sets the time itself).
    */
-  async sync(inode: InodeData, level: 'durable' | 'committed'): Promise<void> {
+  async sync(inode: InodeData, level: 'durable' | 'committed', mtime?: Timespec): Promise<boolean> {
     this.flushDirty(inode);
     this.retryFailed(inode);
     const covered = new Set(inode.jobs);
     const isDone = (j: FlushJob): boolean =>
       !inode.jobs.includes(j) || (level === 'durable' && j.staged !== null);
-    for (;;) {
-      const open = [...covered].filter((j) => !isDone(j));
-      if (open.length === 0) return;
-      const failed = open.find((j) => j.state === 'failed');
-      if (failed !== undefined) {
-        throw failed.error instanceof StorageError ? failed.error : new StorageError(`flush failed: ${failed.error?.message}`, { cause: failed.error });
+    let request: MtimeRequest | null = null;
+    if (mtime !== undefined && this.writeBack === null && covered.size > 0) {
+      request = { mtime, jobs: covered, isCarried: false };
+      inode.mtimeRequests.push(request);
+    }
+    try {
+      for (;;) {
+        const open = [...covered].filter((j) => !isDone(j));
+        if (open.length === 0) return request?.isCarried ?? false;
+        const failed = open.find((j) => j.state === 'failed');
+        if (failed !== undefined) {
+          throw failed.error instanceof StorageError ? failed.error : new StorageError(`flush failed: ${failed.error?.message}`, { cause: failed.error });
+        }
+        await inode.changed();
       }
-      await inode.changed();
+    } finally {
+      // A failed sync leaves no time behind: a later retry of its jobs commits them without it.
+      if (request !== null) inode.mtimeRequests.splice(inode.mtimeRequests.indexOf(request), 1);
     }
   }
 
@@ -594,6 +616,30 @@ export class DataClient {
     await this.writeBack?.close();
     if (error !== null) throw error;
   }
+}
+
+/**
+ * Whether an append of `batch` commits the last of the request's jobs: one
+ * of them is in it and every other is in it or already committed (gone from
+ * the inode's list). A request whose jobs all went with earlier appends is
+ * not carried: its sync is about to return and set the time itself.
+ */
+function completesRequest(r: MtimeRequest, batch: readonly FlushJob[], pending: readonly FlushJob[]): boolean {
+  let isInBatch = false;
+  for (const j of r.jobs) {
+    if (batch.includes(j)) isInBatch = true;
+    else if (pending.includes(j)) return false;
+  }
+  return isInBatch;
+}
+
+/** The newest of the requests' times (each is the time of the writes its sync covered). */
+function latestMtime(requests: readonly MtimeRequest[]): Timespec | undefined {
+  let latest: Timespec | undefined;
+  for (const r of requests) {
+    if (latest === undefined || r.mtime.sec > latest.sec || (r.mtime.sec === latest.sec && r.mtime.nsec > latest.nsec)) latest = r.mtime;
+  }
+  return latest;
 }
 
 /** p's result, or a rejection with makeError() after timeoutMs; the timer never outlives the race. */

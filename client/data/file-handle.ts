@@ -4,6 +4,7 @@
  * read-ahead state. Errors are StorageError (errno.ts maps them to EIO).
  */
 import { assert, assertSafeUint } from '../../src/common/assert.js';
+import type { Timespec } from '../../src/common/file-type.js';
 import type { DataClient } from './data-client.js';
 import type { InodeData } from './inode-data.js';
 import { ReadAheadPolicy } from './read-ahead-policy.js';
@@ -69,15 +70,19 @@ export class FileHandle {
     await this.client.truncate(this.inode, lengthBytes);
   }
 
-  /** Durable (uploaded and committed, or staged with a write-back cache) when it resolves. */
-  async fsync(): Promise<void> {
+  /**
+   * Durable (uploaded and committed, or staged with a write-back cache) when
+   * it resolves. `mtime`, when given, is committed with the last append of
+   * the writes it covers (DataClient.sync); resolves to whether it was.
+   */
+  async fsync(mtime?: Timespec): Promise<boolean> {
     assert(!this.isClosed, 'fsync on a closed handle');
-    await this.client.sync(this.inode, 'durable');
+    return this.client.sync(this.inode, 'durable', mtime);
   }
 
   /** FUSE flush (every close of a descriptor): same guarantee as fsync, for close-to-open. */
-  async flush(): Promise<void> {
-    await this.fsync();
+  async flush(mtime?: Timespec): Promise<boolean> {
+    return this.fsync(mtime);
   }
 
   /** Flushes, then releases the handle. If the flush fails the handle stays open and the error is thrown. */

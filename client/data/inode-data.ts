@@ -6,6 +6,7 @@
  * the I/O around them.
  */
 import { assert } from '../../src/common/assert.js';
+import type { Timespec } from '../../src/common/file-type.js';
 import { sameChunkInfo, type ChunkInfo } from '../../src/layout/chunk-info.js';
 import { chunkIndexOf, splitByChunk, type LayoutGeometry } from '../../src/layout/geometry.js';
 import { resolveChunkRead, type ReadSegment } from '../../src/layout/read-resolution.js';
@@ -61,9 +62,22 @@ export interface ReadPlan {
   readonly patches: Array<{ offset: number; data: Buffer }>;
 }
 
+/**
+ * A sync's mtime, to be set by the AppendChunkInfo that commits the last of
+ * the jobs it covers (one Raft entry for the data and its time). `isCarried`
+ * turns true once such an append succeeded.
+ */
+export interface MtimeRequest {
+  readonly mtime: Timespec;
+  readonly jobs: ReadonlySet<FlushJob>;
+  isCarried: boolean;
+}
+
 export class InodeData {
   readonly dirty = new Map<number, ChunkDirty>();
   readonly jobs: FlushJob[] = [];
+  /** Syncs waiting with an mtime (DataClient.sync): the commit loop attaches them. */
+  readonly mtimeRequests: MtimeRequest[] = [];
   private readonly chunkLists = new Map<number, ChunkListEntry>();
   private changeWaiters: Array<() => void> = [];
   handles = 0;

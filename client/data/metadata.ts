@@ -4,6 +4,7 @@
  * (test/helpers/chunk-info-store-double.ts). The data path needs nothing else
  * from metadata.
  */
+import type { Timespec } from '../../src/common/file-type.js';
 import type { ChunkInfo, ChunkInfoAppend } from '../../src/layout/chunk-info.js';
 
 export interface ChunkInfoStore {
@@ -15,8 +16,10 @@ export interface ChunkInfoStore {
    * object of the records is durable in the object store. Must be idempotent:
    * a record that is already present (same chunk id, compaction, offset,
    * length, zero) is not added twice; a replay after a crash depends on it.
+   * `mtime`, when given, becomes the inode's mtime and ctime in the same
+   * operation (when split in several, with the last of them).
    */
-  appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number): Promise<void>;
+  appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number, mtime?: Timespec): Promise<void>;
   /**
    * Sets the inode's length to exactly `newLength` in one operation. When it
    * shrinks, records are trimmed to the new length (`trimChunkInfos` of

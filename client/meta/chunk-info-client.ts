@@ -8,6 +8,7 @@
  */
 import { assert } from '../../src/common/assert.js';
 import type { Clock } from '../../src/common/clock.js';
+import type { Timespec } from '../../src/common/file-type.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import type { ChunkInfo, ChunkInfoAppend } from '../../src/layout/chunk-info.js';
 import type { GetChunkInfoResponse } from '../../src/proto/types-metaserver.js';
@@ -42,16 +43,24 @@ export class ChunkInfoClient implements ChunkInfoStore {
     return chunks.get(chunkIndex) ?? [];
   }
 
-  async appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number): Promise<void> {
+  async appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number, mtime?: Timespec): Promise<void> {
     assert(Number.isSafeInteger(newLength) && newLength >= 0, `new length ${newLength}`);
-    // One op when it fits (the usual case); otherwise several, the length raised by the last.
+    // The server reads mtime 0.0 as "none" (op-codec): such a time cannot be carried here.
+    assert(mtime === undefined || mtime.sec > 0 || mtime.nsec > 0, 'an mtime to set is not 0.0');
+    // One op when it fits (the usual case); otherwise several, the length and
+    // the mtime (the server sets ctime with it) carried by the last.
     for (let i = 0; i < Math.max(1, records.length); i += APPENDS_PER_OP_MAX) {
       const slice = records.slice(i, i + APPENDS_PER_OP_MAX);
       const isLast = i + APPENDS_PER_OP_MAX >= records.length;
       const { reply } = await this.caller.call(
         () => this.router.forInode(inodeId),
         'AppendChunkInfo',
-        { inodeId, chunks: appendsToWire(slice), length: isLast ? newLength : 0 },
+        {
+          inodeId,
+          chunks: appendsToWire(slice),
+          length: isLast ? newLength : 0,
+          ...(isLast && mtime !== undefined ? { mtime: mtime.sec, mtimeNs: mtime.nsec } : {}),
+        },
         // The server skips a record it already has: a resend is harmless.
         { isIdempotent: true },
       );

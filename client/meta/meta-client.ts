@@ -605,8 +605,8 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     return this.chunkInfos.getChunkInfos(inodeId, chunkIndex);
   }
 
-  appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number): Promise<void> {
-    return this.chunkInfos.appendChunkInfos(inodeId, records, newLength);
+  appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number, mtime?: Timespec): Promise<void> {
+    return this.chunkInfos.appendChunkInfos(inodeId, records, newLength, mtime);
   }
 
   truncate(inodeId: number, newLength: number, zeroRecords: readonly ChunkInfoAppend[]): Promise<void> {

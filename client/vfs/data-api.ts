@@ -10,6 +10,10 @@
  * - `flush` and `fsync` resolve once all accepted writes are durable in the
  *   object store (or staged in the write-back journal) AND their chunk infos
  *   and the new length are committed in metadata (close-to-open, DESIGN §6).
+ *   Given an `mtime`, they may commit it (as mtime and ctime) in the same
+ *   metadata operation as the last of those writes, and resolve to true if
+ *   they did; false (nothing to commit, or committed otherwise) leaves
+ *   setting it to the caller.
  * - `truncate` commits the new length in metadata (and drops or zero-fills
  *   what it must) before resolving; buffered writes past it are cut.
  * - `length()` is the file length as this client sees it now, including
@@ -17,7 +21,7 @@
  * - Failures throw values `toErrno` understands (StorageError, MetaError...).
  */
 import type { ChunkInfo } from '../../src/layout/chunk-info.js';
-import type { InodeId } from './meta-api.js';
+import type { InodeId, Timespec } from './meta-api.js';
 
 export interface FileData {
   readonly inodeId: InodeId;
@@ -25,8 +29,8 @@ export interface FileData {
   read(offset: number, length: number, into: Buffer): Promise<number>;
   /** `data` is borrowed until the promise resolves (FUSE reuses it): copy what is kept. */
   write(offset: number, data: Buffer): Promise<void>;
-  flush(): Promise<void>;
-  fsync(): Promise<void>;
+  flush(mtime?: Timespec): Promise<boolean>;
+  fsync(mtime?: Timespec): Promise<boolean>;
   truncate(length: number): Promise<void>;
   length(): number;
   /** Flushes and releases buffers; the object is unusable afterwards. */

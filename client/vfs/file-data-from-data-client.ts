@@ -21,8 +21,8 @@ export function fileDataFromDataClient(dataClient: DataClient): FileDataApi {
           return handle.readInto(offset, length, into);
         },
         write: (offset, data) => handle.write(offset, data),
-        flush: () => handle.flush(),
-        fsync: () => handle.fsync(),
+        flush: (mtime) => handle.flush(mtime),
+        fsync: (mtime) => handle.fsync(mtime),
         truncate: (length) => handle.truncate(length),
         length: () => handle.lengthBytes,
         close: () => handle.close(),

@@ -998,30 +998,35 @@ export class Vfs {
   }
 
   private async flushOpen(open: OpenInode): Promise<void> {
-    await open.data.flush();
-    await this.commitLocalMtime(open);
+    const mtime = open.localMtime;
+    const isMtimeCommitted = await open.data.flush(mtime ?? undefined);
+    await this.commitLocalMtime(open, mtime, isMtimeCommitted);
   }
 
   /**
-   * The data path commits chunk infos and the length; the time of the
-   * writes is recorded here, after the data it describes is committed.
+   * Records the time of the writes (read before the flush: `mtime`) after
+   * the data it describes is committed, never beside it (another client
+   * must not see the new time with the old data). The data path usually
+   * commits it with the data's last AppendChunkInfo (`isCommitted`); an
+   * UpdateInode sets it otherwise (nothing left to commit, write-back).
    */
-  private async commitLocalMtime(open: OpenInode): Promise<void> {
-    const mtime = open.localMtime;
-    if (mtime === null) {
+  private async commitLocalMtime(open: OpenInode, mtime: Timespec | null, isCommitted: boolean): Promise<void> {
+    if (mtime === null || isCommitted) {
+      // The data path changed the length, and maybe the times, behind the cached copy.
       this.cache.dropAttr(open.inodeId);
-      return;
+    } else {
+      await this.update(open.inodeId, { mtime, ctime: mtime });
     }
-    await this.update(open.inodeId, { mtime, ctime: mtime });
-    // A write that came in during the update keeps its own, newer time.
-    if (open.localMtime === mtime) open.localMtime = null;
+    // A write that came in meanwhile keeps its own, newer time.
+    if (mtime !== null && open.localMtime === mtime) open.localMtime = null;
   }
 
   fsync(_caller: Caller, fh: number, _isDataOnly: boolean): Promise<Result<void>> {
     return this.run('fsync', async () => {
-      const handle = this.fileHandle(fh);
-      await handle.open.data.fsync();
-      await this.commitLocalMtime(handle.open);
+      const open = this.fileHandle(fh).open;
+      const mtime = open.localMtime;
+      const isMtimeCommitted = await open.data.fsync(mtime ?? undefined);
+      await this.commitLocalMtime(open, mtime, isMtimeCommitted);
     });
   }
 

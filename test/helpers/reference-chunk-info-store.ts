@@ -7,6 +7,7 @@
  * one step). Optional latency and an on/off switch simulate a slow or
  * unreachable metaserver. Never used by product code.
  */
+import type { Timespec } from '../../src/common/file-type.js';
 import { sameChunkInfo, type ChunkInfo, type ChunkInfoAppend } from '../../src/layout/chunk-info.js';
 import { trimChunkInfos } from '../../src/layout/truncate.js';
 import type { ChunkIdAllocator, ChunkInfoStore } from '../../client/data/metadata.js';
@@ -17,6 +18,10 @@ export class ReferenceChunkInfoStore implements ChunkInfoStore {
   latencyMs = 0;
   isAvailable = true;
   appendCalls = 0;
+  /** Every append that succeeded, in order (what it carried). */
+  readonly appendLog: Array<{ inodeId: number; records: number; newLength: number; mtime: Timespec | undefined }> = [];
+  /** The mtime the last append that carried one set (the metaserver sets ctime with it). */
+  readonly mtimes = new Map<number, Timespec>();
 
   private async gate(): Promise<void> {
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
@@ -28,11 +33,13 @@ export class ReferenceChunkInfoStore implements ChunkInfoStore {
     return [...(this.chunks.get(inodeId)?.get(chunkIndex) ?? [])];
   }
 
-  async appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number): Promise<void> {
+  async appendChunkInfos(inodeId: number, records: readonly ChunkInfoAppend[], newLength: number, mtime?: Timespec): Promise<void> {
     await this.gate();
     this.appendCalls++;
+    this.appendLog.push({ inodeId, records: records.length, newLength, mtime });
     this.appendNow(inodeId, records);
     this.lengths.set(inodeId, Math.max(this.lengthOf(inodeId), newLength));
+    if (mtime !== undefined) this.mtimes.set(inodeId, mtime);
   }
 
   async truncate(inodeId: number, newLength: number, zeroRecords: readonly ChunkInfoAppend[]): Promise<void> {

@@ -40,11 +40,13 @@ export class MemoryFileStore implements FileDataApi {
       }
       size = newSize;
     };
-    const commit = async (): Promise<void> => {
-      if (!isDirty) return;
+    // Like the data path: a given mtime (and ctime) goes in the same update as the data, and says so.
+    const commit = async (mtime?: Timespec): Promise<boolean> => {
+      if (!isDirty) return false;
       store.published.set(inodeId, Buffer.from(bytes.subarray(0, size)));
-      await store.meta.updateInode(inodeId, { length: size, mtime: store.now() });
+      await store.meta.updateInode(inodeId, mtime === undefined ? { length: size, mtime: store.now() } : { length: size, mtime, ctime: mtime });
       isDirty = false;
+      return mtime !== undefined;
     };
     return {
       inodeId,

@@ -35,8 +35,8 @@ function dataApi(options: { failOpen?: boolean; failClose?: boolean } = {}): Fil
         inodeId,
         read: async () => 0,
         write: async () => undefined,
-        flush: async () => undefined,
-        fsync: async () => undefined,
+        flush: async () => false,
+        fsync: async () => false,
         truncate: async () => undefined,
         length: () => 0,
         async close() {
