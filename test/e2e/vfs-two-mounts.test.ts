@@ -98,6 +98,31 @@ test('close-to-open: a file written and closed on A is read whole on B', async (
   assert.equal(again.length, data.length);
 });
 
+test('a small file written and closed on A: B sees its bytes and the mtime/ctime of the write (committed with the data)', async () => {
+  const file = (root: string): string => path.join(root, 'small-times');
+  const beforeNs = BigInt(Date.now() - 1_000) * 1_000_000n;
+  await fs.promises.writeFile(file(a), Buffer.alloc(16_384, 7));
+  const onA = await fs.promises.stat(file(a), { bigint: true });
+  const onB = await fs.promises.stat(file(b), { bigint: true });
+  assert.equal(onB.size, 16_384n);
+  assert.equal(onB.mtimeNs, onA.mtimeNs);
+  assert.equal(onB.ctimeNs, onA.ctimeNs);
+  assert.equal(onA.mtimeNs, onA.ctimeNs, 'a write sets ctime with mtime');
+  assert.ok(onA.mtimeNs >= beforeNs && onA.mtimeNs <= BigInt(Date.now() + 1_000) * 1_000_000n, 'the mtime is the time of the write');
+  assert.deepEqual(await fs.promises.readFile(file(b)), Buffer.alloc(16_384, 7));
+  // Rewritten in place on A later: B, which has it cached, sees the new bytes and the newer time together.
+  await new Promise((r) => setTimeout(r, 20));
+  const handle = await fs.promises.open(file(a), 'r+');
+  await handle.write(Buffer.from('NEW'), 0, 3, 100);
+  await handle.close();
+  const rewritten = await fs.promises.stat(file(a), { bigint: true });
+  assert.ok(rewritten.mtimeNs > onA.mtimeNs, 'the rewrite moved mtime forward');
+  await eventually('the rewrite time', async () => (await fs.promises.stat(file(b), { bigint: true })).mtimeNs === rewritten.mtimeNs);
+  const afterOnB = await fs.promises.stat(file(b), { bigint: true });
+  assert.equal(afterOnB.ctimeNs, rewritten.ctimeNs);
+  assert.equal((await fs.promises.readFile(file(b))).subarray(100, 103).toString(), 'NEW');
+});
+
 test('rename, chmod and unlink on A are seen on B within the cache TTL', async () => {
   await fs.promises.writeFile(path.join(a, 'moving'), 'm');
   assert.ok(await exists(path.join(b, 'moving')));
