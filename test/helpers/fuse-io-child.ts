@@ -70,10 +70,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'fuse-io-child', level: 'warn' });
   const vfs = new Vfs({ meta, data: fileDataFromDataClient(dataClient), wallClock, cacheClock: new MonotonicClock(), logger });
   const mount = await mountFuse(vfs, mountPoint, { ioRequestBytesMax, readAheadBytes: ioRequestBytesMax, logger });
-  process.stdout.write(`mounted ${mount.mountPoint}\n`);
   let asked = 0;
+  // Handlers first: the parent signals as soon as it reads the line below, and an unhandled
+  // SIGUSR2 kills the process (a clean-clone CI run lost that race once).
   process.on('SIGUSR2', () => process.stdout.write(`stats ${++asked} ${JSON.stringify(mount.ioStats())}\n`));
   process.on('SIGTERM', () => void mount.unmount().catch(() => undefined));
+  process.stdout.write(`mounted ${mount.mountPoint}\n`);
   try {
     await mount.closed;
     process.stdout.write('unmounted\n');
