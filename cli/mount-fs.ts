@@ -7,6 +7,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
+import { CurveError } from '../src/common/errors.js';
 import type { Logger } from '../src/common/log.js';
 import { objectStoreFromStorageInfo } from '../src/object/from-storage-info.js';
 import { DataClient } from '../client/data/data-client.js';
@@ -36,6 +37,28 @@ export interface ClientMount {
   /** Settles after the mount is gone and everything is flushed and released. */
   readonly finished: Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The cache part of MountOptions from resolved settings (`clientCacheSettings`), checked. */
+export function clientCacheOptions(settings: {
+  readonly 'cache-dir': string;
+  readonly 'cache-size': number;
+  readonly writeback: boolean;
+  readonly 'buffer-size': number;
+  readonly 'attr-timeout': number;
+  readonly 'entry-timeout': number;
+}): Pick<MountOptions, 'cacheDir' | 'cacheSizeBytes' | 'writeBack' | 'bufferSizeBytes' | 'attrTtlMs' | 'entryTtlMs'> {
+  if (settings.writeback && settings['cache-dir'] === '') {
+    throw new CurveError('CURVEFS_ERR_CONFIG', 'config writeback: needs --cache-dir (the staging directory)');
+  }
+  return {
+    ...(settings['cache-dir'] ? { cacheDir: settings['cache-dir'] } : {}),
+    cacheSizeBytes: settings['cache-size'],
+    writeBack: settings.writeback,
+    bufferSizeBytes: settings['buffer-size'],
+    attrTtlMs: settings['attr-timeout'],
+    entryTtlMs: settings['entry-timeout'],
+  };
 }
 
 export async function mountClient(options: MountOptions): Promise<ClientMount> {

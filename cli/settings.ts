@@ -42,15 +42,20 @@ export const metaserverSettings = {
   'unlink-grace': { type: 'duration', description: 'how long an unlinked inode is seen before its data is deleted', default: '5s' },
 } as const satisfies ConfigSchema;
 
-export const mountSettings = {
-  ...commonSettings,
-  mds: { type: 'list', description: 'MDS addresses HOST:PORT,...', required: true },
+/** The client's caches: the same keys for `curvefs mount` and the mount of `curvefs local up`. */
+export const clientCacheSettings = {
   'cache-dir': { type: 'string', description: 'local disk cache directory (none: memory only)', default: '' },
   'cache-size': { type: 'size', description: 'disk cache size limit', default: '10GiB' },
   writeback: { type: 'bool', description: 'acknowledge fsync/close once staged in the disk cache', default: false },
   'buffer-size': { type: 'size', description: 'write buffer memory ceiling', default: '300MiB', min: 1024 * 1024 },
   'attr-timeout': { type: 'duration', description: 'attribute cache TTL (kernel and client)', default: '1s' },
   'entry-timeout': { type: 'duration', description: 'dentry cache TTL (kernel and client)', default: '1s' },
+} as const satisfies ConfigSchema;
+
+export const mountSettings = {
+  ...commonSettings,
+  mds: { type: 'list', description: 'MDS addresses HOST:PORT,...', required: true },
+  ...clientCacheSettings,
 } as const satisfies ConfigSchema;
 
 export const s3Settings = {
@@ -68,6 +73,7 @@ export const localUpSettings = {
   mount: { type: 'string', description: 'mount point', required: true },
   data: { type: 'string', description: 'data directory of the whole local cluster', default: './curvefs-data' },
   'fs-name': { type: 'string', description: 'file system to create and mount', default: 'default' },
+  ...clientCacheSettings,
 } as const satisfies ConfigSchema;
 
 const allSchemas: readonly ConfigSchema[] = [mdsSettings, metaserverSettings, mountSettings, localUpSettings];

@@ -2,12 +2,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../../src/common/log.js';
 import { initProcessMetrics, startMetricsServer } from '../../src/common/metrics.js';
-import { parseDurationMs, parseSize } from '../../src/common/units.js';
 import { localUpSettings } from '../settings.js';
 import { resolveSettings } from '../resolve.js';
 import { runUntilSignal, splitHostPort } from '../run-until-signal.js';
 import { startLocalCluster } from '../local-cluster.js';
-import { mountClient } from '../mount-fs.js';
+import { clientCacheOptions, mountClient } from '../mount-fs.js';
 
 export function registerLocalCommands(program: Command): void {
   const local = program.command('local').description('a whole cluster on this machine (the embedded default)');
@@ -24,11 +23,19 @@ export function registerLocalCommands(program: Command): void {
     .option('--s3-secret-key <key>', 'S3 secret access key')
     .option('--log-level <level>', 'log level')
     .option('--metrics-listen <host:port>', "Prometheus /metrics address of the mount's client")
+    .option('--cache-dir <dir>', 'local disk cache directory of the mount')
+    .option('--cache-size <size>', 'disk cache size limit')
+    .option('--writeback', 'acknowledge fsync/close once staged in the disk cache (needs --cache-dir)')
+    .option('--buffer-size <size>', 'write buffer memory ceiling')
+    .option('--attr-timeout <duration>', 'attribute cache TTL')
+    .option('--entry-timeout <duration>', 'dentry cache TTL')
     .action(async (_options: unknown, command: Command) => {
       const settings = resolveSettings(localUpSettings, command);
       const log = createLogger({ name: 'local', level: settings['log-level'] as 'info' });
       const registry = initProcessMetrics('client');
       const mountPoint = path.resolve(settings.mount);
+      // Checked before anything starts, so a bad combination leaves nothing running.
+      const caches = clientCacheOptions(settings);
       const cluster = await startLocalCluster({
         dataDir: settings.data,
         fsName: settings['fs-name'],
@@ -53,11 +60,7 @@ export function registerLocalCommands(program: Command): void {
           fsName: settings['fs-name'],
           mountPoint,
           mds: [cluster.mdsAddress],
-          cacheSizeBytes: parseSize('10GiB'),
-          writeBack: false,
-          bufferSizeBytes: parseSize('300MiB'),
-          attrTtlMs: parseDurationMs('1s'),
-          entryTtlMs: parseDurationMs('1s'),
+          ...caches,
           logger: log,
         });
       } catch (error) {

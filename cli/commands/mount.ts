@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { CurveError } from '../../src/common/errors.js';
 import { createLogger } from '../../src/common/log.js';
 import { initProcessMetrics, startMetricsServer } from '../../src/common/metrics.js';
 import { mountSettings } from '../settings.js';
 import { resolveSettings } from '../resolve.js';
 import { runUntilSignal, splitHostPort } from '../run-until-signal.js';
-import { mountClient } from '../mount-fs.js';
+import { clientCacheOptions, mountClient } from '../mount-fs.js';
 import { unmountMountPoint } from '../../client/index.js';
 
 
@@ -24,21 +23,14 @@ export function registerMountCommands(program: Command): void {
     .option('--log-level <level>', 'log level')
     .action(async (fsName: string, mountPoint: string, _options: unknown, command: Command) => {
       const settings = resolveSettings(mountSettings, command);
-      if (settings.writeback && settings['cache-dir'] === '') {
-        throw new CurveError('CURVEFS_ERR_CONFIG', 'config writeback: needs --cache-dir (the staging directory)');
-      }
+      const caches = clientCacheOptions(settings);
       const log = createLogger({ name: 'client', level: settings['log-level'] as 'info' });
       const registry = initProcessMetrics('client');
       const mount = await mountClient({
         fsName,
         mountPoint,
         mds: settings.mds,
-        ...(settings['cache-dir'] ? { cacheDir: settings['cache-dir'] } : {}),
-        cacheSizeBytes: settings['cache-size'],
-        writeBack: settings.writeback,
-        bufferSizeBytes: settings['buffer-size'],
-        attrTtlMs: settings['attr-timeout'],
-        entryTtlMs: settings['entry-timeout'],
+        ...caches,
         logger: log,
       });
       const metricsAddress = splitHostPort(settings['metrics-listen']);

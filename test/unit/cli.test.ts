@@ -61,6 +61,18 @@ test('a bad setting stops the command with the key named', () => {
   assert.match(missing.err, /config mds: is required/);
 });
 
+test('local up takes the mount cache settings and refuses --writeback without --cache-dir before starting anything', () => {
+  const help = curvefs(['local', 'up', '--help']);
+  for (const flag of ['--cache-dir', '--cache-size', '--writeback', '--buffer-size', '--attr-timeout', '--entry-timeout']) {
+    assert.match(help.out, new RegExp(`${flag}\\b`), `local up --help lists ${flag}`);
+  }
+  for (const command of [['local', 'up', '--mount', '/nonexistent/curvefs-cli-test'], ['mount', 'fs1', '/nonexistent/curvefs-cli-test', '--mds', '127.0.0.1:1']]) {
+    const bad = curvefs([...command, '--writeback']);
+    assert.notEqual(bad.code, 0, command.join(' '));
+    assert.match(bad.err, /config writeback: needs --cache-dir/, command.join(' '));
+  }
+});
+
 test('an unknown subcommand fails', () => {
   const { code, err } = curvefs(['frobnicate']);
   assert.notEqual(code, 0);
