@@ -55,7 +55,30 @@ async function isPortFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Lowest port of the kernel's ephemeral range. The cluster's ports are kept
+ * in cluster.json and reused by every later run; a port from the ephemeral
+ * range may meanwhile be the local end of some outgoing connection, and the
+ * restart would then wait for it in vain. Ports below the range are only
+ * ever taken by listeners.
+ */
+async function ephemeralLow(): Promise<number> {
+  const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '32768 60999');
+  const low = Number(range.trim().split(/\s+/)[0]);
+  return Number.isInteger(low) && low > 1024 ? low : 32_768;
+}
+
+const PORT_PICK_LOW = 10_000;
+
+/** A port below the ephemeral range that binds now, or 0 when the random pick was taken. */
 async function freePort(): Promise<number> {
+  const high = await ephemeralLow();
+  if (high - PORT_PICK_LOW < 1_000) return kernelPickedPort();
+  const port = PORT_PICK_LOW + Math.floor(Math.random() * (high - PORT_PICK_LOW));
+  return (await isPortFree(port)) ? port : 0;
+}
+
+async function kernelPickedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -70,7 +93,7 @@ async function freePort(): Promise<number> {
 async function freePortPair(taken: ReadonlySet<number>): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = await freePort();
-    if (port < 65_535 && !taken.has(port) && !taken.has(port + 1) && (await isPortFree(port + 1))) return port;
+    if (port > 0 && port < 65_535 && !taken.has(port) && !taken.has(port + 1) && (await isPortFree(port + 1))) return port;
   }
   throw new CurveError('CURVEFS_ERR_UNAVAILABLE', 'no free pair of loopback ports for a metaserver');
 }
@@ -105,7 +128,9 @@ async function loadOrChoosePorts(dataDir: string, logger: Logger): Promise<Clust
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const taken = new Set<number>();
-  const mds = await freePort();
+  let mds = 0;
+  for (let attempt = 0; attempt < 100 && mds === 0; attempt++) mds = await freePort();
+  if (mds === 0) throw new CurveError('CURVEFS_ERR_UNAVAILABLE', 'no free loopback port for the MDS');
   taken.add(mds);
   const metaservers: number[] = [];
   for (let i = 0; i < METASERVER_COUNT; i++) {
