@@ -12,13 +12,10 @@
  * every waiter with that error (UNIMPLEMENTED: a metaserver without the
  * batch RPC, each goes alone).
  */
-import { status as GrpcStatus } from '@grpc/grpc-js';
-import { MetaStatusCode } from '../../src/common/meta-status.js';
-import { RpcError } from '../../src/rpc/index.js';
 import type { InodeAttr, InodeId } from '../vfs/meta-api.js';
 import type { MetaCaller } from './meta-caller.js';
 import type { MetaRouter, Target } from './meta-router.js';
-import { TurnBatcher } from './turn-batcher.js';
+import { sendBatchOrFallBack, TurnBatcher } from './turn-batcher.js';
 import { attrFromWire } from './meta-wire.js';
 
 /** Server bound on ids per BatchGetInodeAttr (metaserver/partition/limits.ts BATCH_IDS_MAX). */
@@ -52,22 +49,12 @@ export class AttrBatcher {
 
   private async runBatch(locate: () => Promise<Target>, items: Pending[]): Promise<void> {
     if (items.length === 1) return this.runSingle(items[0]!);
-    let reply;
-    try {
-      ({ reply } = await this.caller.call(locate, 'BatchGetInodeAttr', { inodeIds: [...new Set(items.map((p) => p.inodeId))] }, { isIdempotent: true }));
-    } catch (error) {
-      // A metaserver without the batch RPC (an older version during an upgrade) still answers the single one.
-      const isUnimplemented = error instanceof RpcError && error.grpcCode === GrpcStatus.UNIMPLEMENTED;
-      for (const p of items) {
-        if (isUnimplemented) void this.runSingle(p);
-        else p.reject(error);
-      }
-      return;
-    }
-    if (reply.status !== MetaStatusCode.OK) {
-      for (const p of items) void this.runSingle(p);
-      return;
-    }
+    const reply = await sendBatchOrFallBack(
+      items,
+      async () => (await this.caller.call(locate, 'BatchGetInodeAttr', { inodeIds: [...new Set(items.map((p) => p.inodeId))] }, { isIdempotent: true })).reply,
+      (p) => this.runSingle(p),
+    );
+    if (reply === null) return;
     const byId = new Map(reply.attrs.map((a) => [a.inodeId, a]));
     for (const p of items) {
       const wire = byId.get(p.inodeId);

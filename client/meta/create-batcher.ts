@@ -22,17 +22,15 @@
  * with that error (UNIMPLEMENTED: a metaserver without the batch RPC, each
  * item goes alone).
  */
-import { status as GrpcStatus } from '@grpc/grpc-js';
 import { assert } from '../../src/common/assert.js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
 import type { MessageInit } from '../../src/proto/types-common.js';
 import type { CreateInodeRequest as WireCreateInodeRequest } from '../../src/proto/types-metaserver.js';
-import { RpcError } from '../../src/rpc/index.js';
 import type { InodeAttr } from '../vfs/meta-api.js';
 import type { MetaCaller } from './meta-caller.js';
 import type { MetaRouter } from './meta-router.js';
 import { attrFromWire } from './meta-wire.js';
-import { TurnBatcher } from './turn-batcher.js';
+import { sendBatchOrFallBack, TurnBatcher } from './turn-batcher.js';
 
 /**
  * Items per BatchCreateInode (the server takes up to 10,000, limits.ts
@@ -104,23 +102,13 @@ export class CreateBatcher {
       return;
     }
     this.batchesSent++;
-    let reply;
-    try {
-      ({ reply } = await this.caller.call(() => Promise.resolve(near), 'BatchCreateInode', { items: items.map((p) => p.body) }, { isRerouteOnPartitionNotFound: false }));
-    } catch (error) {
-      // Past the caller's retries and deadline: every item fails as its single call would have.
-      // A metaserver without the batch RPC (an older version during an upgrade) still answers the single one.
-      const isUnimplemented = error instanceof RpcError && error.grpcCode === GrpcStatus.UNIMPLEMENTED;
-      for (const p of items) {
-        if (isUnimplemented) void this.runSingle(p);
-        else p.reject(error);
-      }
-      return;
-    }
-    if (reply.status !== MetaStatusCode.OK) {
-      for (const p of items) void this.runSingle(p);
-      return;
-    }
+    const reply = await sendBatchOrFallBack(
+      items,
+      async () =>
+        (await this.caller.call(() => Promise.resolve(near), 'BatchCreateInode', { items: items.map((p) => p.body) }, { isRerouteOnPartitionNotFound: false })).reply,
+      (p) => this.runSingle(p),
+    );
+    if (reply === null) return;
     const results = reply.results;
     assert(results.length === items.length, `BatchCreateInode: ${results.length} results for ${items.length} items`);
     // Ids run out in order: once one item found the partition full, the single path must look elsewhere.

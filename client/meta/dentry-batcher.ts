@@ -16,13 +16,11 @@
  * the batch RPC, each item goes alone).
  */
 import { assert } from '../../src/common/assert.js';
-import { status as GrpcStatus } from '@grpc/grpc-js';
 import { MetaStatusCode } from '../../src/common/meta-status.js';
-import { RpcError } from '../../src/rpc/index.js';
 import type { InodeId, LookupResult } from '../vfs/meta-api.js';
 import type { MetaCaller } from './meta-caller.js';
 import type { MetaRouter, Target } from './meta-router.js';
-import { TurnBatcher } from './turn-batcher.js';
+import { sendBatchOrFallBack, TurnBatcher } from './turn-batcher.js';
 import { attrFromWire, dentryFromWire } from './meta-wire.js';
 
 /** Server bound on items per BatchGetDentry (metaserver/partition/limits.ts BATCH_IDS_MAX). */
@@ -65,28 +63,20 @@ export class DentryBatcher {
     if (items.length === 1) return this.runSingle(items[0]!);
     const withAttr = items[0]!.withAttr;
     this.batchesSent++;
-    let reply;
-    try {
-      ({ reply } = await this.caller.call(
-        locate,
-        'BatchGetDentry',
-        { items: items.map((p) => ({ parentInodeId: p.parent, name: p.name })), withAttr },
-        { isIdempotent: true },
-      ));
-    } catch (error) {
-      // Past the caller's retries and deadline: every item fails as its single call would have.
-      // A metaserver without the batch RPC (an older version during an upgrade) still answers the single one.
-      const isUnimplemented = error instanceof RpcError && error.grpcCode === GrpcStatus.UNIMPLEMENTED;
-      for (const p of items) {
-        if (isUnimplemented) void this.runSingle(p);
-        else p.reject(error);
-      }
-      return;
-    }
-    if (reply.status !== MetaStatusCode.OK) {
-      for (const p of items) void this.runSingle(p);
-      return;
-    }
+    const reply = await sendBatchOrFallBack(
+      items,
+      async () =>
+        (
+          await this.caller.call(
+            locate,
+            'BatchGetDentry',
+            { items: items.map((p) => ({ parentInodeId: p.parent, name: p.name })), withAttr },
+            { isIdempotent: true },
+          )
+        ).reply,
+      (p) => this.runSingle(p),
+    );
+    if (reply === null) return;
     const results = reply.results;
     assert(results.length === items.length, `BatchGetDentry: ${results.length} results for ${items.length} items`);
     for (let i = 0; i < items.length; i++) {

@@ -1,11 +1,14 @@
 /**
- * The coalescing both batchers share: requests made in one event-loop turn
+ * The coalescing the batchers share: requests made in one event-loop turn
  * are drained together, grouped by the partition that serves them (routes
  * are cached, so grouping costs no RPC in the common case) plus an optional
  * key of the caller's, and sent as batches of at most `maxItems`. A lone
  * request, or one whose route cannot be found, takes the single-request
  * path, which reports errors as it always did.
  */
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { MetaStatusCode } from '../../src/common/meta-status.js';
+import { RpcError } from '../../src/rpc/index.js';
 import type { InodeId } from '../vfs/meta-api.js';
 import type { MetaRouter, Target } from './meta-router.js';
 
@@ -65,4 +68,35 @@ export class TurnBatcher<P> {
       }
     }
   }
+}
+
+/**
+ * Sends one batch RPC for `items` and returns its reply when the batch as a
+ * whole was answered OK. Otherwise every item is settled as its single call
+ * would be, and null returned: a batch refused as a whole goes item by item
+ * through `runSingle`, and so does every item when the metaserver lacks the
+ * batch RPC (an older version during an upgrade); any other failure (past the
+ * caller's retries and deadline) rejects every item with it.
+ */
+export async function sendBatchOrFallBack<P extends { reject(error: unknown): void }, R extends { status: MetaStatusCode }>(
+  items: readonly P[],
+  send: () => Promise<R>,
+  runSingle: (item: P) => Promise<void>,
+): Promise<R | null> {
+  let reply: R;
+  try {
+    reply = await send();
+  } catch (error) {
+    const isUnimplemented = error instanceof RpcError && error.grpcCode === GrpcStatus.UNIMPLEMENTED;
+    for (const p of items) {
+      if (isUnimplemented) void runSingle(p);
+      else p.reject(error);
+    }
+    return null;
+  }
+  if (reply.status !== MetaStatusCode.OK) {
+    for (const p of items) void runSingle(p);
+    return null;
+  }
+  return reply;
 }
