@@ -351,18 +351,7 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     // One id for every resend of this create (metaserver.proto CreateInodeRequest.request_id).
     const requestId = `${this.session.id}:${++this.createSequence}`;
     for (let attempt = 1; ; attempt++) {
-      const { reply, target } = await this.caller.call(() => this.router.forCreate(), 'CreateInode', {
-        type: request.type as number as FsFileType,
-        mode: request.mode,
-        uid: request.uid,
-        gid: request.gid,
-        rdev: request.rdev,
-        symlink: request.symlink,
-        parent: request.parent,
-        ...timeToWire(request.time),
-        xattrs: xattrsToWire(request.xattrs),
-        requestId,
-      });
+      const { reply, target } = await this.caller.call(() => this.router.forCreate(), 'CreateInode', createBodyOf(request, requestId));
       if (reply.status === MetaStatusCode.PARTITION_ALLOC_ID_FAIL && attempt < CREATE_ATTEMPTS_MAX) {
         this.router.markFull(target.partition.partitionId);
         continue;
@@ -385,19 +374,7 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     // One id for every resend of this create, batched or alone (metaserver.proto CreateInodeRequest.request_id).
     const requestId = `${this.session.id}:${++this.createSequence}`;
     // Concurrent creates are coalesced into BatchCreateInode (create-batcher.ts); a lone one takes sendCreateLinked.
-    return this.createBatcher.create({
-      type: request.type as number as FsFileType,
-      mode: request.mode,
-      uid: request.uid,
-      gid: request.gid,
-      rdev: request.rdev,
-      symlink: request.symlink,
-      parent: request.parent,
-      ...timeToWire(request.time),
-      xattrs: xattrsToWire(request.xattrs),
-      requestId,
-      dentryName: name,
-    });
+    return this.createBatcher.create({ ...createBodyOf(request, requestId), dentryName: name });
   }
 
   /** One linked create as its own CreateInode (the batcher's single path). */
@@ -631,4 +608,20 @@ export class MetaClient implements MetaApi, ChunkInfoStore, ChunkIdAllocator {
     const { reply } = await this.caller.call(() => Promise.resolve(target), 'GetDentry', { parentInodeId: parent, name }, { isIdempotent: true });
     return reply.status === MetaStatusCode.TX_LOCKED ? (reply.dentry?.lock ?? null) : null;
   }
+}
+
+/** The wire form of a create (CreateInode, or one item of BatchCreateInode without its name). */
+function createBodyOf(request: CreateInodeRequest, requestId: string): Omit<CreateBody, 'dentryName'> {
+  return {
+    type: request.type as number as FsFileType,
+    mode: request.mode,
+    uid: request.uid,
+    gid: request.gid,
+    rdev: request.rdev,
+    symlink: request.symlink,
+    parent: request.parent,
+    ...timeToWire(request.time),
+    xattrs: xattrsToWire(request.xattrs),
+    requestId,
+  };
 }
