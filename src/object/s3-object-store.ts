@@ -1,6 +1,8 @@
 /**
- * ObjectStore on S3 (or any S3-compatible server) through @aws-sdk/client-s3.
- * One client per store: keep-alive sockets from a bounded pool, a timeout on
+ * ObjectStore on S3 (or any S3-compatible server). The data path (GET, PUT,
+ * HEAD of one object) goes through S3SignedHttp (SigV4-signed requests on
+ * node's HTTP agent: s3-signed-http.ts says why); listing and deletes through
+ * @aws-sdk/client-s3. One socket pool per store for both: keep-alive sockets from a bounded pool, a timeout on
  * every attempt, and our own retry loop (exponential backoff with jitter on
  * 5xx, throttling and network errors, bounded in attempts and in total time)
  * so that callers see one StorageError once retrying is pointless.
@@ -8,25 +10,16 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { webcrypto } from 'node:crypto';
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { createHash, webcrypto } from 'node:crypto';
+import { DeleteObjectCommand, DeleteObjectsCommand, ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { BuildMiddleware } from '@smithy/types';
 import { assert } from '../common/assert.js';
 import { StorageError } from '../common/errors.js';
 import { SystemRandom, type Random } from '../common/random.js';
 import { LIST_LIMIT_MAX, type BodyAllocator, type ByteRange, type ListPage, type ObjectInfo, type ObjectStore } from './object-store.js';
 import { backoffDelayMs, classifyS3Failure } from './retry-policy.js';
+import { S3SignedHttp } from './s3-signed-http.js';
 
 export interface S3ObjectStoreOptions {
   /** e.g. http://127.0.0.1:4568; omit for AWS. */
@@ -51,10 +44,13 @@ export interface S3ObjectStoreOptions {
 }
 
 const DELETE_BATCH_MAX = 1000;
+/** Bodies up to this size are hashed on the event loop (tens of microseconds). */
+const SYNC_HASH_BYTES_MAX = 64 * 1024;
 
 export class S3ObjectStore implements ObjectStore {
   readonly description: string;
   private readonly client: S3Client;
+  private readonly http: S3SignedHttp;
   private readonly bucket: string;
   private readonly requestTimeoutMs: number;
   private readonly maxAttempts: number;
@@ -78,6 +74,15 @@ export class S3ObjectStore implements ObjectStore {
       http: new HttpAgent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets }),
       https: new HttpsAgent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets }),
     };
+    this.http = new S3SignedHttp({
+      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+      region: options.region,
+      bucket: options.bucket,
+      forcePathStyle: options.forcePathStyle ?? true,
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+      agents: this.agents,
+    });
     this.client = new S3Client({
       ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
       region: options.region,
@@ -123,11 +128,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, data: Uint8Array): Promise<void> {
     const payloadSha256 = await sha256Hex(data);
-    await this.withRetry(`put ${key}`, (abortSignal) => {
-      const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentLength: data.length });
-      command.middlewareStack.add(withPayloadHash(payloadSha256), { step: 'build', name: 'curvefsPayloadSha256' });
-      return this.client.send(command, { abortSignal });
-    });
+    await this.withRetry(`put ${key}`, (abortSignal) => this.http.put(key, data, payloadSha256, abortSignal));
   }
 
   async get(key: string, range?: ByteRange, alloc?: BodyAllocator): Promise<Buffer> {
@@ -136,18 +137,16 @@ export class S3ObjectStore implements ObjectStore {
       return Buffer.alloc(0);
     }
     const header = range === undefined ? undefined : `bytes=${range.offset}-${range.offset + range.length - 1}`;
+    // A range reply may be longer than asked (below): only a whole object's body goes into the caller's buffer.
+    const bodyAlloc = range === undefined && alloc !== undefined ? alloc : Buffer.allocUnsafeSlow;
     try {
       return await this.withRetry(`get ${key}`, async (abortSignal) => {
-        const reply = await this.client.send(
-          new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(header ? { Range: header } : {}) }),
-          { abortSignal },
-        );
-        assert(reply.Body !== undefined, 'GetObject reply without a body');
-        const bytes = await collectBody(reply.Body, reply.ContentLength, range === undefined ? alloc : undefined);
+        const reply = await this.http.get(key, header, bodyAlloc, abortSignal);
+        const bytes = reply.body;
         if (range === undefined || bytes.length <= range.length) return bytes;
         // Some servers (s3rver for 'bytes=0-0') answer a range with more than
         // was asked; cut the answer to the range using where it starts.
-        const start = Number(/^bytes (\d+)-/.exec(reply.ContentRange ?? '')?.[1] ?? 0);
+        const start = Number(/^bytes (\d+)-/.exec(reply.contentRange ?? '')?.[1] ?? 0);
         assert(start <= range.offset, 'range reply starts after the requested offset');
         return bytes.subarray(range.offset - start, range.offset - start + range.length);
       });
@@ -160,10 +159,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async head(key: string): Promise<ObjectInfo> {
-    const reply = await this.withRetry(`head ${key}`, (abortSignal) =>
-      this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }),
-    );
-    return { key, sizeBytes: reply.ContentLength ?? 0 };
+    const sizeBytes = await this.withRetry(`head ${key}`, (abortSignal) => this.http.head(key, abortSignal));
+    return { key, sizeBytes };
   }
 
   async delete(key: string): Promise<void> {
@@ -230,53 +227,7 @@ export class S3ObjectStore implements ObjectStore {
  * The payload stays signed: the server still checks the body against it.
  */
 async function sha256Hex(data: Uint8Array): Promise<string> {
+  // A small body hashes faster here than the trip to the thread pool and back.
+  if (data.byteLength <= SYNC_HASH_BYTES_MAX) return createHash('sha256').update(data).digest('hex');
   return Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
-}
-
-/** A build-step middleware handing the signer the body's hash (it uses a present x-amz-content-sha256 as is). */
-function withPayloadHash<I extends object, O extends object>(hex: string): BuildMiddleware<I, O> {
-  return (next) => (args) => {
-    const request = args.request as { headers?: Record<string, string> } | undefined;
-    assert(request?.headers !== undefined, 'an HTTP request reaches the build step');
-    request.headers['x-amz-content-sha256'] = hex;
-    return next(args);
-  };
-}
-
-/**
- * A GET's body as one buffer. With the Node HTTP handler the body is a
- * Readable and the server says its length up front: its chunks are copied
- * straight into one buffer of that size (from `alloc`: the caller's pool, or
- * a new unpooled one; the SDK's
- * transformToByteArray collects them, then allocates a zero-filled array and
- * copies them again). Anything else, or a length that does not match the
- * bytes that came, goes through the SDK's collector.
- */
-async function collectBody(
-  body: { transformToByteArray(): Promise<Uint8Array> },
-  contentLength: number | undefined,
-  alloc: BodyAllocator = Buffer.allocUnsafeSlow,
-): Promise<Buffer> {
-  if (!(body instanceof Readable) || contentLength === undefined || !Number.isSafeInteger(contentLength) || contentLength < 0) {
-    const raw = await body.transformToByteArray();
-    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  }
-  const out = alloc(contentLength);
-  assert(out.length === contentLength, 'a body buffer of the length asked for');
-  let at = 0;
-  await new Promise<void>((resolve, reject) => {
-    body.on('data', (chunk: Buffer) => {
-      if (at + chunk.length > contentLength) {
-        body.destroy(new Error(`GetObject body longer than its Content-Length ${contentLength}`));
-        return;
-      }
-      chunk.copy(out, at);
-      at += chunk.length;
-    });
-    body.once('end', resolve);
-    body.once('error', reject);
-    body.once('close', () => reject(new Error('GetObject body closed before its end')));
-  });
-  if (at !== contentLength) throw new Error(`GetObject body has ${at} bytes, its Content-Length says ${contentLength}`);
-  return out;
 }
