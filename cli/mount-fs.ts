@@ -12,7 +12,7 @@ import type { Logger } from '../src/common/log.js';
 import { objectStoreFromStorageInfo } from '../src/object/from-storage-info.js';
 import { DataClient } from '../client/data/data-client.js';
 import { MetaClient } from '../client/meta/meta-client.js';
-import { checkMountable, fileDataFromDataClient, mountFileSystem, type MountedFileSystem } from '../client/index.js';
+import { checkMountable, fileDataFromDataClient, mountFileSystem, type AtimeMode, type MountedFileSystem } from '../client/index.js';
 import { removeMountRecord, writeMountRecord } from './mount-record.js';
 
 /** How long a mount waits for every copyset of its fs to have a leader before it mounts anyway. */
@@ -28,6 +28,7 @@ export interface MountOptions {
   readonly bufferSizeBytes: number;
   readonly attrTtlMs: number;
   readonly entryTtlMs: number;
+  readonly atimeMode: AtimeMode;
   readonly logger: Logger;
 }
 
@@ -47,7 +48,8 @@ export function clientCacheOptions(settings: {
   readonly 'buffer-size': number;
   readonly 'attr-timeout': number;
   readonly 'entry-timeout': number;
-}): Pick<MountOptions, 'cacheDir' | 'cacheSizeBytes' | 'writeBack' | 'bufferSizeBytes' | 'attrTtlMs' | 'entryTtlMs'> {
+  readonly 'atime-mode': string;
+}): Pick<MountOptions, 'cacheDir' | 'cacheSizeBytes' | 'writeBack' | 'bufferSizeBytes' | 'attrTtlMs' | 'entryTtlMs' | 'atimeMode'> {
   if (settings.writeback && settings['cache-dir'] === '') {
     throw new CurveError('CURVEFS_ERR_CONFIG', 'config writeback: needs --cache-dir (the staging directory)');
   }
@@ -58,6 +60,7 @@ export function clientCacheOptions(settings: {
     bufferSizeBytes: settings['buffer-size'],
     attrTtlMs: settings['attr-timeout'],
     entryTtlMs: settings['entry-timeout'],
+    atimeMode: settings['atime-mode'] as AtimeMode,
   };
 }
 
@@ -94,6 +97,7 @@ export async function mountClient(options: MountOptions): Promise<ClientMount> {
       fsName: `curvefs-${options.fsName}`,
       attrTtlMs: options.attrTtlMs,
       entryTtlMs: options.entryTtlMs,
+      atimeMode: options.atimeMode,
       handleSignals: false,
       logger: log,
     });

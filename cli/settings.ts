@@ -42,7 +42,7 @@ export const metaserverSettings = {
   'unlink-grace': { type: 'duration', description: 'how long an unlinked inode is seen before its data is deleted', default: '5s' },
 } as const satisfies ConfigSchema;
 
-/** The client's caches: the same keys for `curvefs mount` and the mount of `curvefs local up`. */
+/** The mount's client settings: the same keys for `curvefs mount` and the mount of `curvefs local up`. */
 export const clientCacheSettings = {
   'cache-dir': { type: 'string', description: 'local disk cache directory (none: memory only)', default: '' },
   'cache-size': { type: 'size', description: 'disk cache size limit', default: '10GiB' },
@@ -50,6 +50,13 @@ export const clientCacheSettings = {
   'buffer-size': { type: 'size', description: 'write buffer memory ceiling', default: '300MiB', min: 1024 * 1024 },
   'attr-timeout': { type: 'duration', description: 'attribute cache TTL (kernel and client)', default: '1s' },
   'entry-timeout': { type: 'duration', description: 'dentry cache TTL (kernel and client)', default: '1s' },
+  // noatime by default, as JuiceFS: under relatime the first read after a write costs a Raft commit.
+  'atime-mode': {
+    type: 'string',
+    description: 'when reads update atime: noatime, relatime (Linux default) or strictatime',
+    default: 'noatime',
+    choices: ['noatime', 'relatime', 'strictatime'],
+  },
 } as const satisfies ConfigSchema;
 
 export const mountSettings = {

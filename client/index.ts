@@ -27,12 +27,14 @@ import { FUSE_MOUNT_DEFAULTS } from './fuse/fuse-options.js';
 import type { FileDataApi } from './vfs/data-api.js';
 import type { MetaApi } from './vfs/meta-api.js';
 import { Vfs } from './vfs/vfs.js';
+import type { AtimeMode } from './vfs/posix-time.js';
 
 export type { MetaApi, DentryOps, InodeOps, SessionOps, FsStatsOps, InodeAttr, Dentry, RenameRequest } from './vfs/meta-api.js';
 export type { FileData, FileDataApi } from './vfs/data-api.js';
 export { FileType, ROOT_INODE_ID } from './vfs/meta-api.js';
 export { fileDataFromDataClient } from './vfs/file-data-from-data-client.js';
 export { Vfs } from './vfs/vfs.js';
+export type { AtimeMode } from './vfs/posix-time.js';
 export { checkMountable, mountFuse, type FuseMount } from './fuse/fuse-mount.js';
 export { unmountMountPoint } from './fuse/umount.js';
 
@@ -54,6 +56,8 @@ export interface MountFileSystemOptions {
    * still answers, so it costs a FUSE round trip, not an RPC).
    */
   readonly kernelAttrTtlMs?: number;
+  /** When reads write atime (default relatime: client/vfs/posix-time.ts). */
+  readonly atimeMode?: AtimeMode;
   /** Let users other than the mounting one in (default false; each request runs as its caller, client/fuse/fuse-ops.ts). */
   readonly allowOther?: boolean;
   /**
@@ -88,6 +92,7 @@ export async function mountFileSystem(options: MountFileSystemOptions): Promise<
     attrTtlMs,
     entryTtlMs,
     negativeEntryTtlMs: entryTtlMs,
+    ...(options.atimeMode !== undefined ? { atimeMode: options.atimeMode } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   const mount = await mountFuse(vfs, options.mountPoint, {

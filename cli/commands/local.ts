@@ -29,6 +29,7 @@ export function registerLocalCommands(program: Command): void {
     .option('--buffer-size <size>', 'write buffer memory ceiling')
     .option('--attr-timeout <duration>', 'attribute cache TTL')
     .option('--entry-timeout <duration>', 'dentry cache TTL')
+    .option('--atime-mode <mode>', 'when reads update atime: noatime (default), relatime or strictatime')
     .action(async (_options: unknown, command: Command) => {
       const settings = resolveSettings(localUpSettings, command);
       const log = createLogger({ name: 'local', level: settings['log-level'] as 'info' });

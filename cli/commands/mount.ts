@@ -19,6 +19,7 @@ export function registerMountCommands(program: Command): void {
     .option('--buffer-size <size>', 'write buffer memory ceiling')
     .option('--attr-timeout <duration>', 'attribute cache TTL')
     .option('--entry-timeout <duration>', 'dentry cache TTL')
+    .option('--atime-mode <mode>', 'when reads update atime: noatime (default), relatime or strictatime')
     .option('--metrics-listen <host:port>', 'Prometheus /metrics address')
     .option('--log-level <level>', 'log level')
     .action(async (fsName: string, mountPoint: string, _options: unknown, command: Command) => {

@@ -1,7 +1,9 @@
 /**
  * Timestamps: conversion between milliseconds and Timespec, and the atime
- * rule (relatime, as Linux mounts by default: update atime on access only if
- * it is not newer than mtime or ctime, or older than a day). Which operation
+ * rules of the mount's atime mode: noatime (reads never write atime),
+ * relatime (as Linux mounts by default: update atime on access only if it is
+ * not newer than mtime or ctime, or older than a day), strictatime (every
+ * first read of an open). Which operation
  * touches which time is written where the VFS performs it, following POSIX:
  * data change → mtime+ctime; attribute change → ctime; entry added/removed →
  * the directory's mtime+ctime (done by the metaserver in the same apply).
@@ -29,8 +31,14 @@ export function compareTimespec(a: Timespec, b: Timespec): number {
   return 0;
 }
 
-/** relatime: should a read at `now` record a new atime? */
-export function shouldUpdateAtime(times: { atime: Timespec; mtime: Timespec; ctime: Timespec }, now: Timespec): boolean {
+/** When a read records the access time. */
+export type AtimeMode = 'noatime' | 'relatime' | 'strictatime';
+export const ATIME_MODES: readonly AtimeMode[] = ['noatime', 'relatime', 'strictatime'];
+
+/** Should a read at `now` record a new atime under `mode`? */
+export function shouldUpdateAtime(mode: AtimeMode, times: { atime: Timespec; mtime: Timespec; ctime: Timespec }, now: Timespec): boolean {
+  if (mode === 'noatime') return false;
+  if (mode === 'strictatime') return true;
   if (compareTimespec(times.atime, times.mtime) <= 0) return true;
   if (compareTimespec(times.atime, times.ctime) <= 0) return true;
   return now.sec - times.atime.sec >= RELATIME_WINDOW_SEC;

@@ -50,7 +50,7 @@ import {
   type Caller,
 } from './posix-permission.js';
 import { checkXattrAccess } from './posix-xattr.js';
-import { resolveTimeSetting, shouldUpdateAtime, timespecFromMs, utimensPermission, type TimeSetting } from './posix-time.js';
+import { resolveTimeSetting, shouldUpdateAtime, timespecFromMs, utimensPermission, type AtimeMode, type TimeSetting } from './posix-time.js';
 import { check, failWith, VfsFailure } from './vfs-failure.js';
 import {
   OpenFlags,
@@ -71,6 +71,11 @@ export interface VfsOptions {
   readonly attrTtlMs?: number;
   readonly entryTtlMs?: number;
   readonly negativeEntryTtlMs?: number;
+  /**
+   * When reads write atime (default relatime). Each such write is a Raft
+   * commit, so mounts choose noatime by default, as JuiceFS does.
+   */
+  readonly atimeMode?: AtimeMode;
   readonly logger?: Logger;
 }
 
@@ -101,12 +106,14 @@ export class Vfs {
   private readonly data: FileDataApi;
   private readonly wallClock: Clock;
   private readonly logger: Logger | undefined;
+  private readonly atimeMode: AtimeMode;
 
   constructor(options: VfsOptions) {
     this.meta = options.meta;
     this.data = options.data;
     this.wallClock = options.wallClock;
     this.logger = options.logger;
+    this.atimeMode = options.atimeMode ?? 'relatime';
     this.cache = new MetaCache({
       clock: options.cacheClock,
       attrTtlMs: options.attrTtlMs ?? META_CACHE_DEFAULTS.attrTtlMs,
@@ -954,16 +961,16 @@ export class Vfs {
   }
 
   /**
-   * relatime, at most once per open inode, and off the read's path: the
-   * atime write (a Raft entry) never delays data. Best effort: a failure is
-   * logged, as a lost atime update harms no one.
+   * Under the atime mode's rule, at most once per open inode, and off the
+   * read's path: the atime write (a Raft entry) never delays data. Best
+   * effort: a failure is logged, as a lost atime update harms no one.
    */
   private touchAtime(open: OpenInode): void {
-    if (open.hasUpdatedAtime) return;
+    if (open.hasUpdatedAtime || this.atimeMode === 'noatime') return;
     open.hasUpdatedAtime = true;
     const now = this.now();
     this.attrOf(open.inodeId)
-      .then((attr) => (shouldUpdateAtime(attr, now) ? this.update(open.inodeId, { atime: now }) : undefined))
+      .then((attr) => (shouldUpdateAtime(this.atimeMode, attr, now) ? this.update(open.inodeId, { atime: now }) : undefined))
       .catch((error: unknown) => this.logger?.debug({ inodeId: open.inodeId, err: error }, 'atime update failed'));
   }
 

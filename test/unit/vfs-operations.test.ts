@@ -13,7 +13,7 @@ import type { Result } from '../../src/common/errors.js';
 import { Vfs } from '../../client/vfs/vfs.js';
 import { OpenFlags, XATTR_CREATE, XATTR_REPLACE, type VfsStat } from '../../client/vfs/vfs-types.js';
 import { ROOT_CALLER, type Caller } from '../../client/vfs/posix-permission.js';
-import { timespecFromMs } from '../../client/vfs/posix-time.js';
+import { timespecFromMs, type AtimeMode } from '../../client/vfs/posix-time.js';
 import { MemoryMeta } from '../helpers/vfs-memory-meta.js';
 import { MemoryFileStore } from '../helpers/vfs-memory-data.js';
 
@@ -30,12 +30,13 @@ interface World {
   another(): Vfs;
 }
 
-function world(ttlMs = 1000): World {
+function world(ttlMs = 1000, atimeMode?: AtimeMode): World {
   const wall = new ManualClock(1_700_000_000_000);
   const cacheClock = new ManualClock(0);
   const meta = new MemoryMeta();
   const store = new MemoryFileStore(meta, () => timespecFromMs(wall.nowMs()));
-  const make = () => new Vfs({ meta, data: store, wallClock: wall, cacheClock, attrTtlMs: ttlMs, entryTtlMs: ttlMs, negativeEntryTtlMs: ttlMs });
+  const make = () =>
+    new Vfs({ meta, data: store, wallClock: wall, cacheClock, attrTtlMs: ttlMs, entryTtlMs: ttlMs, negativeEntryTtlMs: ttlMs, ...(atimeMode ? { atimeMode } : {}) });
   return { meta, store, wall, cacheClock, vfs: make(), another: make };
 }
 
@@ -323,6 +324,21 @@ test('read updates atime once per open under relatime', async () => {
   // The atime write runs beside the read; let it land.
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal((await stat(vfs, '/r')).atime.sec, Math.floor(wall.nowMs() / 1000));
+});
+
+test('under noatime reads leave atime alone; under strictatime every open records one read', async () => {
+  for (const mode of ['noatime', 'strictatime'] as const) {
+    const { vfs, wall } = world(1000, mode);
+    await writeFile(vfs, '/r', 'data');
+    // An atime newer than mtime and ctime: relatime would keep it; strictatime does not.
+    const setAt = Math.floor(wall.nowMs() / 1000) + 10;
+    value(await vfs.utimens(ROOT_CALLER, '/r', { kind: 'set', time: { sec: setAt, nsec: 0 } }, { kind: 'omit' }));
+    wall.advance(20_000);
+    assert.equal(await readFile(vfs, '/r'), 'data');
+    await new Promise((resolve) => setImmediate(resolve));
+    const atime = (await stat(vfs, '/r')).atime.sec;
+    assert.equal(atime, mode === 'noatime' ? setAt : Math.floor(wall.nowMs() / 1000), mode);
+  }
 });
 
 test('truncate grows with zeros and shrinks; directories refuse', async () => {

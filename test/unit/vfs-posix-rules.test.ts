@@ -177,9 +177,14 @@ test('timespecs convert and compare; relatime rule', () => {
   assert.equal(compareTimespec({ sec: 1, nsec: 2 }, { sec: 1, nsec: 3 }), -1);
   assert.equal(compareTimespec({ sec: 2, nsec: 0 }, { sec: 1, nsec: 9 }), 1);
   const t = (sec: number) => ({ sec, nsec: 0 });
-  assert.equal(shouldUpdateAtime({ atime: t(10), mtime: t(20), ctime: t(5) }, t(30)), true, 'atime older than mtime');
-  assert.equal(shouldUpdateAtime({ atime: t(30), mtime: t(20), ctime: t(20) }, t(40)), false, 'fresh atime kept');
-  assert.equal(shouldUpdateAtime({ atime: t(30), mtime: t(20), ctime: t(20) }, t(30 + 86_400)), true, 'a day old');
+  assert.equal(shouldUpdateAtime('relatime', { atime: t(10), mtime: t(20), ctime: t(5) }, t(30)), true, 'atime older than mtime');
+  assert.equal(shouldUpdateAtime('relatime', { atime: t(30), mtime: t(20), ctime: t(20) }, t(40)), false, 'fresh atime kept');
+  assert.equal(shouldUpdateAtime('relatime', { atime: t(30), mtime: t(20), ctime: t(20) }, t(30 + 86_400)), true, 'a day old');
+  // The other modes: never, and always.
+  for (const times of [{ atime: t(10), mtime: t(20), ctime: t(5) }, { atime: t(30), mtime: t(20), ctime: t(20) }]) {
+    assert.equal(shouldUpdateAtime('noatime', times, t(30 + 86_400)), false, 'noatime');
+    assert.equal(shouldUpdateAtime('strictatime', times, t(40)), true, 'strictatime');
+  }
   assert.deepEqual(resolveTimeSetting({ kind: 'now' }, t(7)), t(7));
   assert.equal(resolveTimeSetting({ kind: 'omit' }, t(7)), undefined);
   assert.deepEqual(resolveTimeSetting({ kind: 'set', time: t(3) }, t(7)), t(3));
