@@ -24,7 +24,10 @@
  * lookups the caches could not answer within `hotWindowMs` (in the current
  * or the previous window), and only if it holds at most `dirNamesMax`
  * names, so one ListDentry (per TTL) replaces many GetDentry calls, never a
- * few cheap ones; attributes come along only when at least half of the last
+ * few cheap ones. Once a listing has shown the directory's size, listing it
+ * again takes a miss per `namesPerMiss` names as well (a 10,000-name
+ * directory: 157 misses in a window), so a big directory with a few lookups
+ * is not listed every TTL for them; attributes come along only when at least half of the last
  * hotMisses misses found the name (a stat or unlink loop, not a create loop). A directory
  * found larger is left alone for a while. Pure: time comes from the
  * injected clock.
@@ -45,6 +48,8 @@ export interface KnownNamesOptions {
   readonly withAttrs: boolean;
   /** Largest directory listed. */
   readonly dirNamesMax: number;
+  /** Names of the last listing per miss needed before listing it again. */
+  readonly namesPerMiss: number;
   /** Names kept over all listings (least recently used listings go first). */
   readonly namesMax: number;
 }
@@ -52,7 +57,8 @@ export interface KnownNamesOptions {
 export const KNOWN_NAMES_DEFAULTS = {
   hotMisses: 8,
   hotWindowMs: 2_000,
-  dirNamesMax: 2_000,
+  dirNamesMax: 20_000,
+  namesPerMiss: 64,
   namesMax: 100_000,
 } as const;
 
@@ -74,6 +80,8 @@ interface Misses {
   recentFound: number;
   /** Not listed before this time: it held more than dirNamesMax names when last tried. */
   largeUntilMs: number;
+  /** Names in the last complete listing (0: none taken yet). */
+  listedNames: number;
 }
 
 /** How long a directory found too large is not listed again, in hot windows. */
@@ -97,7 +105,7 @@ export class KnownNames {
   constructor(options: KnownNamesOptions) {
     assert(options.ttlMs >= 0 && options.hotWindowMs > 0, 'known-names timings');
     assert(Number.isInteger(options.hotMisses) && options.hotMisses > 0 && options.hotMisses <= 30, 'hot misses fit the outcome bits');
-    assert(options.dirNamesMax > 0 && options.namesMax >= options.dirNamesMax, 'known-names budgets');
+    assert(options.dirNamesMax > 0 && options.namesMax >= options.dirNamesMax && options.namesPerMiss > 0, 'known-names budgets');
     this.clock = options.clock;
     this.options = options;
     this.listings = new LRUCache<InodeId, Listing>({ maxSize: options.namesMax, sizeCalculation: (l) => l.names.size + 1 });
@@ -137,7 +145,7 @@ export class KnownNames {
     const window = this.options.hotWindowMs;
     let misses = this.misses.get(dir);
     if (misses === undefined) {
-      misses = { current: 0, previous: 0, windowStartMs: now, recentFound: 0, largeUntilMs: 0 };
+      misses = { current: 0, previous: 0, windowStartMs: now, recentFound: 0, largeUntilMs: 0, listedNames: 0 };
       this.misses.set(dir, misses);
     }
     const elapsed = now - misses.windowStartMs;
@@ -164,7 +172,9 @@ export class KnownNames {
     if (now < misses.largeUntilMs) return null;
     const elapsed = now - misses.windowStartMs;
     const hot = this.options.hotMisses;
-    const isHot = elapsed < this.options.hotWindowMs ? misses.current >= hot || misses.previous >= hot : elapsed < 2 * this.options.hotWindowMs && misses.current >= hot;
+    const needed = Math.max(hot, Math.ceil(misses.listedNames / this.options.namesPerMiss));
+    const isHot =
+      elapsed < this.options.hotWindowMs ? misses.current >= needed || misses.previous >= needed : elapsed < 2 * this.options.hotWindowMs && misses.current >= needed;
     if (!isHot) return null;
     const kind: ListingKind = this.options.withAttrs && bitCount(misses.recentFound) * 2 >= hot ? 'names-and-attrs' : 'names';
     const listing = this.validListing(dir);
@@ -200,6 +210,8 @@ export class KnownNames {
     }
     const set = new Set(names);
     assert(set.size <= this.options.dirNamesMax, 'a listing within its bound');
+    const misses = this.misses.get(ticket.dir);
+    if (misses !== undefined) misses.listedNames = set.size;
     // Counted from before the first page: every name absent from it was absent at some moment since.
     this.listings.set(ticket.dir, { names: set, expiresAtMs: ticket.startMs + this.options.ttlMs, hasAttrs: ticket.kind === 'names-and-attrs' });
     return true;

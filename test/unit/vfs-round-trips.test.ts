@@ -121,7 +121,7 @@ test('a directory larger than the bound is not listed again and again', async ()
 
 test('KnownNames: a listing that overlaps an own change is discarded; expiry counts from its start', () => {
   const clock = new ManualClock(0);
-  const names = new KnownNames({ clock, ttlMs: 1_000, hotMisses: 2, hotWindowMs: 2_000, withAttrs: true, dirNamesMax: 10, namesMax: 100 });
+  const names = new KnownNames({ clock, ttlMs: 1_000, hotMisses: 2, hotWindowMs: 2_000, withAttrs: true, dirNamesMax: 10, namesPerMiss: 64, namesMax: 100 });
   assert.equal(names.shouldList(7), null, 'cold');
   names.noteMiss(7, false);
   names.noteMiss(7, false);
@@ -162,12 +162,28 @@ test('KnownNames: a listing that overlaps an own change is discarded; expiry cou
   clock.advance(30_000);
   assert.equal(names.shouldList(7), null, 'and cold again');
 
-  const off = new KnownNames({ clock, ttlMs: 0, hotMisses: 1, hotWindowMs: 1_000, withAttrs: true, dirNamesMax: 10, namesMax: 100 });
+  const off = new KnownNames({ clock, ttlMs: 0, hotMisses: 1, hotWindowMs: 1_000, withAttrs: true, dirNamesMax: 10, namesPerMiss: 64, namesMax: 100 });
   off.noteMiss(1, false);
   assert.equal(off.shouldList(1), null, 'a negative TTL of 0 turns it off');
-  const noAttrs = new KnownNames({ clock, ttlMs: 1_000, hotMisses: 1, hotWindowMs: 1_000, withAttrs: false, dirNamesMax: 10, namesMax: 100 });
+  const noAttrs = new KnownNames({ clock, ttlMs: 1_000, hotMisses: 1, hotWindowMs: 1_000, withAttrs: false, dirNamesMax: 10, namesPerMiss: 64, namesMax: 100 });
   noAttrs.noteMiss(1, true);
   assert.equal(noAttrs.shouldList(1), 'names', 'no statahead without an attribute cache');
+});
+
+test('KnownNames: a directory listed before needs misses in proportion to its size to be listed again', () => {
+  const clock = new ManualClock(0);
+  const names = new KnownNames({ clock, ttlMs: 1_000, hotMisses: 4, hotWindowMs: 2_000, withAttrs: true, dirNamesMax: 1_000, namesPerMiss: 50, namesMax: 2_000 });
+  for (let i = 0; i < 4; i++) names.noteMiss(9, true);
+  assert.equal(names.shouldList(9), 'names-and-attrs', 'size unknown: hotMisses suffice');
+  const ticket = names.beginListing(9, 'names-and-attrs');
+  assert.equal(names.finishListing(ticket, Array.from({ length: 1_000 }, (_, i) => `n${i}`)), true);
+  clock.advance(1_500);
+  assert.equal(names.isAbsent(9, 'zzz'), false, 'expired');
+  // 1,000 names / 50 per miss: 20 misses in the window, not 4.
+  for (let i = 0; i < 15; i++) names.noteMiss(9, true);
+  assert.equal(names.shouldList(9), null, '19 misses in the window');
+  names.noteMiss(9, true);
+  assert.equal(names.shouldList(9), 'names-and-attrs', '20 misses');
 });
 
 test('statahead: a cold stat loop over a directory costs a listing and a batch, not a lookup per name', async () => {
