@@ -22,7 +22,7 @@ import { assert } from '../../src/common/assert.js';
 import { SeededRandom } from '../../src/common/random.js';
 import { decodeConfChange } from '../../src/raft/core/codec.js';
 import { MemoryStorage } from '../../src/raft/core/memory-storage.js';
-import { describeMessage, MessageType } from '../../src/raft/core/messages.js';
+import { describeMessage, type Message, MessageType } from '../../src/raft/core/messages.js';
 import { RawNode, type Ready } from '../../src/raft/core/raw-node.js';
 import { contextKey, ReadOnlyOption } from '../../src/raft/core/read-only.js';
 import {
@@ -30,7 +30,9 @@ import {
   ConfChangeTransition,
   ConfChangeType,
   type ConfState,
+  type Entry,
   EntryType,
+  type HardState,
   type NodeId,
   StateType,
 } from '../../src/raft/core/types.js';
@@ -111,6 +113,12 @@ interface Swarm {
   leaderEarlySend: boolean;
   /** Leaders do not broadcast a commit index advance on its own (raft.ts Config.skipBcastCommit, as the node driver does). */
   skipBcastCommit: boolean;
+  /**
+   * With leaderEarlySend: a leader advances its Ready before its write is
+   * durable (RawNode async leader append, as src/raft/node does); the write
+   * lands some time units later, or a crash keeps a prefix of the writes.
+   */
+  leaderAsyncAppend: boolean;
 }
 
 const UNITS_PER_TICK = 4;
@@ -153,6 +161,7 @@ function drawSwarm(r: SeededRandom): Swarm {
     leaderEarlySend: r.chance(0.5),
     // Drawn by the caller from its own stream, so older seeds replay unchanged.
     skipBcastCommit: false,
+    leaderAsyncAppend: false,
   };
 }
 
@@ -161,13 +170,23 @@ function describeSwarm(s: Swarm): string {
     `voters=${s.voters} spares=${s.spares} preVote=${s.preVote} checkQuorum=${s.checkQuorum} ` +
     `drop=${s.faults.dropRate} dup=${s.faults.duplicateRate} delay<=${s.faults.delayMax} ` +
     `crash=${s.crashPerTick} youngLeaderCrash=${s.youngLeaderCrashPerTick} torn=${s.tornWriteRate} partition=${s.partitionPerTick} conf=${s.confChangePerTick} ` +
-    `transfer=${s.transferPerTick} earlySend=${s.leaderEarlySend} skipBcastCommit=${s.skipBcastCommit} snapEvery=${s.snapshotEvery} maxMsg=${s.maxSizePerMsg} inflight=${s.maxInflightMsgs}/${s.maxInflightBytes}B`
+    `transfer=${s.transferPerTick} earlySend=${s.leaderEarlySend} asyncAppend=${s.leaderAsyncAppend} skipBcastCommit=${s.skipBcastCommit} snapEvery=${s.snapshotEvery} maxMsg=${s.maxSizePerMsg} inflight=${s.maxInflightMsgs}/${s.maxInflightBytes}B`
   );
 }
 
 interface PendingOp {
   readonly client: number;
   readonly index: number; // position in history
+}
+
+/** A leader's write in flight (async leader append): lands in order, later. */
+interface InflightWrite {
+  readonly entries: readonly Entry[];
+  readonly hardState: HardState | undefined;
+  /** Term of the entry before the first one (for the log matching checker). */
+  readonly prevTerm: number;
+  /** The Ready's messages that wait for the write (all but MsgApp/MsgHeartbeat). */
+  readonly messages: readonly Message[];
 }
 
 interface SimNode {
@@ -196,6 +215,8 @@ interface SimNode {
   restarts: number;
   /** When this node last became leader (time units). */
   leaderSince: number;
+  /** Writes handed out by async leader Readies, oldest first. */
+  inflight: InflightWrite[];
 }
 
 interface SimClient {
@@ -234,6 +255,7 @@ export class RaftSimulation {
   private eventTime = 0;
   private readonly trace: ((line: string) => void) | undefined;
   private healing = false;
+  private readonly asyncRandom: SeededRandom;
   /** The configuration after the highest-index conf change applied anywhere (committed). */
   private latestConf: ConfState = { voters: [], votersOutgoing: [], learners: [] };
   private latestConfIndex = 0;
@@ -257,7 +279,13 @@ export class RaftSimulation {
   constructor(private readonly options: SimOptions) {
     this.random = new SeededRandom(options.seed);
     // skipBcastCommit comes from a stream of its own: the main stream (and so every older seed's run) is unchanged.
-    this.swarm = { ...drawSwarm(this.random), skipBcastCommit: new SeededRandom(options.seed ^ 0x5bc7).chance(0.5) };
+    // So do leaderAsyncAppend and the timing of async writes.
+    this.asyncRandom = new SeededRandom(options.seed ^ 0xa5a5);
+    this.swarm = {
+      ...drawSwarm(this.random),
+      skipBcastCommit: new SeededRandom(options.seed ^ 0x5bc7).chance(0.5),
+      leaderAsyncAppend: this.asyncRandom.chance(0.5),
+    };
     this.network = new SimNetwork(this.random, this.clock, this.swarm.faults);
     this.trace = options.trace;
     const voters: NodeId[] = [];
@@ -289,6 +317,7 @@ export class RaftSimulation {
         pendingReads: new Map(),
         restarts: 0,
         leaderSince: 0,
+        inflight: [],
       };
       this.nodes.set(id, node);
       this.start(node);
@@ -333,6 +362,17 @@ export class RaftSimulation {
   private crash(node: SimNode, why: string): void {
     assert(node.raw !== null, 'sim: crash of a node that is down');
     this.log(`crash ${node.id} (${why})`);
+    // Writes in flight: any prefix may have reached the disk (the last one perhaps torn, entries before hard state).
+    const landed = this.asyncRandom.int(node.inflight.length + 1);
+    for (let k = 0; k < landed; k++) {
+      const w = node.inflight[k]!;
+      const isTorn = k === landed - 1 && this.asyncRandom.chance(0.3);
+      const kept = isTorn ? w.entries.slice(0, this.asyncRandom.int(w.entries.length + 1)) : w.entries;
+      this.checker.observeEntries(node.id, kept, w.prevTerm);
+      node.disk.append(kept);
+      if (!isTorn && w.hardState !== undefined) node.disk.setHardState(w.hardState);
+    }
+    node.inflight = [];
     node.raw = null;
     node.staged.clear();
     node.pendingWrites.clear();
@@ -367,16 +407,26 @@ export class RaftSimulation {
       assert(t !== undefined, 'sim: the term before unstable entries must be known');
       prevTerm = t;
     }
+    const isLeader = raw.raft.state === StateType.Leader;
+    const isAsync = this.swarm.leaderEarlySend && this.swarm.leaderAsyncAppend && isLeader && rd.snapshot === undefined && rd.mustSync;
+    // A write that is awaited lands after every earlier one (one FIFO log, as the WAL).
+    if (!isAsync) this.landInflight(node, raw, node.inflight.length);
     // 0. Raft thesis §10.2.1 (as src/raft/node does): a leader may send its
     //    MsgApp/MsgHeartbeat before its own write is durable; the rest waits.
     let toSend = rd.messages;
-    if (this.swarm.leaderEarlySend && raw.raft.state === StateType.Leader && rd.snapshot === undefined) {
+    if (this.swarm.leaderEarlySend && isLeader && rd.snapshot === undefined) {
       const early = rd.messages.filter((m) => m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat);
       toSend = rd.messages.filter((m) => m.type !== MessageType.MsgApp && m.type !== MessageType.MsgHeartbeat);
       for (const m of early) {
         this.stats.messages++;
         this.network.send(m);
       }
+    }
+    if (isAsync) {
+      // 1-2. (async) the write and the messages that wait for it land later (landInflight); a crash keeps a prefix.
+      node.inflight.push({ entries: rd.entries, hardState: rd.hardState, prevTerm, messages: toSend });
+      this.applyReady(node, raw, rd, false);
+      return;
     }
     // 1. Persist. A crash in the middle keeps a prefix: the snapshot maybe,
     //    some entries, never the hard state (it is written last).
@@ -403,6 +453,26 @@ export class RaftSimulation {
     }
 
     // 2. Send, now that the state is durable.
+    this.sendDurable(node, raw, toSend);
+    this.applyReady(node, raw, rd, true);
+  }
+
+  /** Lands the oldest `count` writes in flight: on disk, their messages sent, the core told. */
+  private landInflight(node: SimNode, raw: RawNode, count: number): void {
+    for (let k = 0; k < count && node.inflight.length > 0; k++) {
+      const w = node.inflight.shift()!;
+      this.checker.observeEntries(node.id, w.entries, w.prevTerm);
+      node.disk.append(w.entries);
+      if (w.hardState !== undefined) {
+        node.disk.setHardState(this.options.bug === 'forget-vote' ? { ...w.hardState, vote: '' } : w.hardState);
+      }
+      this.sendDurable(node, raw, w.messages);
+      const last = w.entries[w.entries.length - 1];
+      if (last !== undefined) raw.appendDurable(last.index, last.term);
+    }
+  }
+
+  private sendDurable(node: SimNode, raw: RawNode, toSend: readonly Message[]): void {
     for (const m of toSend) {
       this.stats.messages++;
       if (m.type === MessageType.MsgSnap) {
@@ -424,7 +494,9 @@ export class RaftSimulation {
         this.network.send(m);
       }
     }
+  }
 
+  private applyReady(node: SimNode, raw: RawNode, rd: Ready, isDurable: boolean): void {
     // 3. Apply.
     if (rd.snapshot !== undefined) {
       node.sm = KvStateMachine.restore(node.disk.snapshot().data);
@@ -456,16 +528,22 @@ export class RaftSimulation {
       if (p !== undefined && p.readIndex === undefined) p.readIndex = rs.index;
     }
     this.serveReads(node);
-    raw.advance(rd);
+    raw.advance(rd, isDurable);
 
     // Compaction: snapshot the state machine and drop the log behind it.
     const applied = node.sm.appliedIndex;
     const snapIndex = node.disk.snapshotMeta().index;
     if (applied - snapIndex >= this.swarm.snapshotEvery && applied <= node.disk.lastIndex()) {
-      node.disk.createSnapshot(applied, node.confState, node.sm.snapshot());
-      const keep = this.random.int(4);
-      if (applied - keep > snapIndex) node.disk.compact(applied - keep);
-      this.log(`${node.id} snapshot at ${applied}`);
+      // The snapshot's marker lands after the writes in flight (one FIFO log, as the WAL).
+      this.landInflight(node, raw, node.inflight.length);
+      // Landing sends their messages: a MsgSnap may have taken a fresh snapshot at `applied` already.
+      const current = node.disk.snapshotMeta().index;
+      if (applied > current) {
+        node.disk.createSnapshot(applied, node.confState, node.sm.snapshot());
+        const keep = this.random.int(4);
+        if (applied - keep > current) node.disk.compact(applied - keep);
+        this.log(`${node.id} snapshot at ${applied}`);
+      }
     }
   }
 
@@ -741,6 +819,10 @@ export class RaftSimulation {
     for (const f of lost) this.lost(f);
     for (const f of deliver) this.deliver(f);
     for (const c of this.clients) this.clientStep(c);
+    // Async leader writes land after a random delay (in order).
+    for (const n of this.nodes.values()) {
+      if (n.raw !== null && !n.stopped && n.inflight.length > 0 && this.asyncRandom.chance(0.4)) this.landInflight(n, n.raw, 1);
+    }
     for (const n of this.nodes.values()) if (n.raw !== null && !n.stopped) this.processReady(n);
     this.checkStep();
     this.clock.advance();

@@ -4,8 +4,14 @@
  * incoming snapshot, all waiting for the driver to persist them (Ready) and
  * report it (advance).
  *
+ * Entries from `offsetInProgress` on have not been handed to the driver yet
+ * (etcd's offsetInProgress): those in [offset, offsetInProgress) are being
+ * written (a Ready carried them) but are not known durable, so a leader does
+ * not count them (see RawNode.advance with `isDurable` false).
+ *
  * Invariants:
  * - entries[i].index === offset + i (contiguous);
+ * - offset <= offsetInProgress <= offset + entries.length;
  * - if snapshot !== null then snapshot.index + 1 === offset at the time it
  *   was restored (entries after it follow it).
  */
@@ -15,9 +21,25 @@ import type { Entry, SnapshotMeta } from './types.js';
 export class UnstableLog {
   snapshot: SnapshotMeta | null = null;
   entries: Entry[] = [];
+  offsetInProgress: number;
 
   constructor(public offset: number) {
     assert(offset >= 1, 'unstable: offset must be at least 1');
+    this.offsetInProgress = offset;
+  }
+
+  /** Entries not yet handed to the driver for writing. */
+  nextEntries(): Entry[] {
+    return this.entries.slice(this.offsetInProgress - this.offset);
+  }
+
+  hasNextEntries(): boolean {
+    return this.offsetInProgress < this.offset + this.entries.length;
+  }
+
+  /** Everything held is now being written (a Ready handed it out). */
+  acceptInProgress(): void {
+    this.offsetInProgress = this.offset + this.entries.length;
   }
 
   /** The first index if it is known only here (a pending snapshot). */
@@ -48,6 +70,7 @@ export class UnstableLog {
     if (gt === t && i >= this.offset) {
       this.entries = this.entries.slice(i + 1 - this.offset);
       this.offset = i + 1;
+      this.offsetInProgress = Math.max(this.offsetInProgress, this.offset);
     }
   }
 
@@ -57,6 +80,7 @@ export class UnstableLog {
 
   restore(s: SnapshotMeta): void {
     this.offset = s.index + 1;
+    this.offsetInProgress = this.offset;
     this.entries = [];
     this.snapshot = s;
   }
@@ -70,11 +94,14 @@ export class UnstableLog {
     } else if (after <= this.offset) {
       // Replaces everything unstable (the stable part is overwritten on persist).
       this.offset = after;
+      this.offsetInProgress = after;
       this.entries = [...ents];
     } else {
       // Keep [offset, after) and replace the rest.
       this.entries = this.entries.slice(0, after - this.offset);
       for (const e of ents) this.entries.push(e);
+      // A replaced entry that was being written must be written again.
+      this.offsetInProgress = Math.min(this.offsetInProgress, after);
     }
     assertContiguous(this.entries, this.offset);
   }

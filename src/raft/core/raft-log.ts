@@ -85,8 +85,9 @@ export class RaftLog {
     return { index: 0, term: 0 };
   }
 
+  /** Unstable entries not yet handed out in a Ready (RawNode accepts them as in progress). */
   unstableEntries(): Entry[] {
-    return this.unstable.entries.slice();
+    return this.unstable.nextEntries();
   }
 
   /** Committed entries not yet handed out for applying, bounded in bytes. */

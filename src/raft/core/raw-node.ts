@@ -38,6 +38,16 @@
  *     // 4. node.advance(rd).
  *   }
  *
+ * Async leader append (etcd's async storage writes, for a leader only): a
+ * leader's Ready without a snapshot may be advanced before its write is
+ * durable, with `advance(rd, false)`; its non-MsgApp/MsgHeartbeat messages
+ * then wait for that write. The driver calls `appendDurable(index, term)`
+ * (the Ready's last entry) once it is. Until then the leader does not count
+ * its own copy, so an entry commits on the followers' durable acks alone
+ * (with 3 voters: both followers) or once the leader's write lands, whichever
+ * is first; committed entries may be applied meanwhile. Writes must become
+ * durable in the order they were handed out (one FIFO log).
+ *
  * Between ready() and advance(rd), the driver may still call step/tick/
  * propose, but must not call ready() again. Nothing here blocks or reads a
  * clock; election jitter comes from the injected Random.
@@ -190,7 +200,7 @@ export class RawNode {
     const hs = r.hardState();
     if (!isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHardState)) return true;
     if (r.raftLog.hasPendingSnapshot()) return true;
-    if (r.msgs.length > 0 || r.raftLog.unstable.entries.length > 0 || r.raftLog.hasNextCommittedEntries()) return true;
+    if (r.msgs.length > 0 || r.raftLog.unstable.hasNextEntries() || r.raftLog.hasNextCommittedEntries()) return true;
     return r.readStates.length > 0;
   }
 
@@ -211,6 +221,7 @@ export class RawNode {
       ...(r.raftLog.unstable.snapshot === null ? {} : { snapshot: r.raftLog.unstable.snapshot }),
     };
     // Accept the Ready: what it hands out is now the driver's.
+    r.raftLog.unstable.acceptInProgress();
     this.prevSoftState = soft;
     r.msgs = [];
     r.readStates = [];
@@ -218,9 +229,14 @@ export class RawNode {
     return rd;
   }
 
-  /** Tells the core that rd was persisted, sent and applied. */
-  advance(rd: Ready): void {
+  /**
+   * Tells the core that rd was persisted, sent and applied. `isDurable`
+   * false: rd's write is still in flight (leader only, no snapshot; see the
+   * module comment); appendDurable() reports it later.
+   */
+  advance(rd: Ready, isDurable = true): void {
     assert(this.readyOutstanding, 'raw-node: advance() without ready()');
+    assert(isDurable || rd.snapshot === undefined, 'raw-node: a snapshot must be durable before advance()');
     this.readyOutstanding = false;
     const r = this.raft;
     if (rd.hardState !== undefined) this.prevHardState = rd.hardState;
@@ -228,12 +244,22 @@ export class RawNode {
     const n = rd.committedEntries.length;
     const applied = n > 0 ? rd.committedEntries[n - 1]!.index : (rd.snapshot?.index ?? 0);
     if (applied > 0) r.appliedTo(applied);
-    if (rd.entries.length > 0) {
+    if (isDurable && rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1]!;
       r.raftLog.stableTo(last.index, last.term);
     }
     if (rd.snapshot !== undefined) r.raftLog.stableSnapTo(rd.snapshot.index);
     r.onStable();
+  }
+
+  /**
+   * The write of a Ready advanced with `isDurable` false is durable: entries
+   * up to (index, term) are on disk. Ignored if they were replaced meanwhile
+   * (a later write of the replacement reports it).
+   */
+  appendDurable(index: number, term: number): void {
+    this.raft.raftLog.stableTo(index, term);
+    this.raft.onStable();
   }
 
   status(): Status {

@@ -22,6 +22,16 @@
  *      the fsync of new entries is in flight;
  *   4. advance.
  *
+ * A leader does not wait for its own write (RawNode's async leader append):
+ * its Ready is advanced as soon as its write is queued, the rest of its
+ * messages go out once the write is durable, and then the core is told
+ * (appendDurable), which counts the leader's copy toward the quorum. So an
+ * entry commits as soon as a quorum has it durable, the leader's disk being
+ * just one of the voters: with 3 voters, the two followers' acks suffice
+ * when they beat the leader's own write. Acknowledged writes are still on a
+ * quorum's disk. The WAL is one FIFO, so every later write (and the
+ * follower-side awaits) completes after the earlier ones.
+ *
  * Proposals are accepted only on the leader (NotLeaderError carries the
  * leader hint); if it loses leadership the pending ones reject with
  * NotLeaderError and their outcome is unknown (they may still commit).
@@ -490,6 +500,8 @@ export class RaftNode<R = unknown> {
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.onSoftState(rd.softState.raftState, rd.softState.lead);
     const isLeader = this.role === StateType.Leader;
+    // A leader's Ready is advanced before its own write is durable (see module comment).
+    const isAsync = isLeader && rd.snapshot === undefined && rd.mustSync;
     // Leader messages that may overlap the leader's own fsync (see module comment).
     const early: Message[] = [];
     const late: Message[] = [];
@@ -521,10 +533,23 @@ export class RaftNode<R = unknown> {
         committed = committed.slice(k);
       }
     }
-    if (persisted !== undefined) await persisted;
-
-    // 2. send, now that what the messages promise is durable.
-    if (late.length > 0) this.sendMessages(late);
+    if (isAsync && persisted !== undefined) {
+      const last = rd.entries[rd.entries.length - 1];
+      persisted.then(
+        () => {
+          if (this.isStopped) return;
+          // 2. (async) send what the write promises, then count the leader's own copy.
+          if (late.length > 0) this.sendMessages(late);
+          if (last !== undefined) this.rawNode.appendDurable(last.index, last.term);
+          this.schedule(true);
+        },
+        (e: unknown) => this.fail(e),
+      );
+    } else {
+      if (persisted !== undefined) await persisted;
+      // 2. send, now that what the messages promise is durable.
+      if (late.length > 0) this.sendMessages(late);
+    }
 
     // 3b. apply the snapshot, then the rest.
     if (rd.snapshot !== undefined) await this.installSnapshot(rd.snapshot);
@@ -539,7 +564,7 @@ export class RaftNode<R = unknown> {
     this.releaseReads();
 
     // 4. advance.
-    this.rawNode.advance(rd);
+    this.rawNode.advance(rd, !isAsync || persisted === undefined);
     this.maybeSnapshot();
   }
 
