@@ -515,7 +515,7 @@ export class DataClient {
         }
         const key = objectKey(this.options.keyPrefix, { fsId: this.raw.fsId, inodeId: inode.inodeId, chunkId: s.chunkId, blockIndex: s.blockIndex, compaction: s.compaction });
         const whole = isSequential || s.objectLength <= Math.max(64 << 10, 2 * s.length);
-        return this.fetcher.readInto(key, s.objectOffset, s.length, whole, out, s.fileOffset - offset, s.objectLength);
+        return this.fetcher.readInto(key, s.objectOffset, s.length, whole, out, s.fileOffset - offset);
       };
       try {
         if (plan.segments.length === 1) await fill(plan.segments[0]!);

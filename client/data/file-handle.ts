@@ -59,13 +59,8 @@ export class FileHandle {
     const end = Math.min(offset + length, this.inode.lengthBytes);
     if (end <= offset) return Buffer.alloc(0);
     const decision = this.readAhead.onRead(offset, end - offset, this.inode.lengthBytes);
-    // The read's own fetches are registered first (its plan was asked for
-    // first), then the read-ahead goes out at once: not after this read's
-    // bytes arrived, which on a cold file left the next blocks unrequested
-    // for a whole GET's time.
-    const reading = this.client.readRange(this.inode, offset, end - offset, decision.isSequential, into);
+    const data = await this.client.readRange(this.inode, offset, end - offset, decision.isSequential, into);
     if (decision.prefetchLength > 0) this.client.prefetch(this.inode, decision.prefetchOffset, decision.prefetchLength);
-    const data = await reading;
     this.client.metrics.bytesRead.inc(data.length);
     return data;
   }

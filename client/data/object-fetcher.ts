@@ -2,17 +2,9 @@
  * Where the bytes of an object come from, nearest first: data this client
  * has not uploaded yet (memory, or the write-back staging directory), the
  * in-memory block cache (lru-cache), the disk read cache, the object store.
- * Whole-object fetches are shared between concurrent readers (one fetch per
+ * Whole-object fetches are shared between concurrent readers (one GET per
  * key in flight) and fill the caches; ranged fetches (random reads) GET only
  * the bytes asked for. GETs are bounded by a semaphore.
- *
- * A whole object a reader waits for right now (a sequential read that the
- * read-ahead has not covered: the first read of a file) is fetched as
- * parallel ranged GETs of `partBytes` into one block, and each reader waits
- * only for the parts its range lies in: the first MiB of a cold file comes
- * back after about a quarter of a 4 MiB GET instead of all of it. Read-ahead
- * fetches nobody waits for yet stay one GET per object (fewer requests for
- * the object store to serve).
  *
  * Readers get bytes copied into their own buffer (`readInto`), never a view
  * of a cached object: whole objects of block size live in pooled blocks
@@ -34,33 +26,9 @@ import type { WriteBackCache } from './write-back-cache.js';
 const SHORT_OBJECT_ATTEMPTS_MAX = 4;
 const SHORT_OBJECT_RETRY_MS = 50;
 
-/** Ranged GETs a demand fetch of a whole object is cut into (at least two parts, or one GET). */
-export const DEMAND_PART_BYTES = 1 << 20;
-
-/** One part of a fetch in parts: bytes [offset, offset + length) of the object, in `block` once `done` resolves. */
-interface FetchPart {
-  readonly offset: number;
-  readonly length: number;
-  readonly done: Promise<void>;
-}
-
-/**
- * A whole-object fetch in flight. `whole` resolves with the object once all
- * of it is in (and cached). A fetch in parts also exposes its block and its
- * parts, so that a reader can copy its range as soon as the parts under it
- * are in; the block stays held by the fetch until every part has settled.
- */
-interface Fetch {
-  readonly whole: Promise<Buffer>;
-  readonly block: Buffer | null;
-  readonly parts: readonly FetchPart[];
-  /** Where the object came from (known once `whole` resolves). */
-  readonly source: 'store' | 'disk';
-}
-
 export class ObjectFetcher {
   private readonly blocks: LRUCache<string, Buffer>;
-  private readonly inflight = new Map<string, Fetch>();
+  private readonly inflight = new Map<string, Promise<Buffer>>();
   private readonly gets: Semaphore;
   /** Objects of flushes still being uploaded, by key (set by the writer). */
   readonly unuploaded = new Map<string, Buffer>();
@@ -78,10 +46,7 @@ export class ObjectFetcher {
     private readonly prefetchQueueMax = 64,
     /** Where whole-block objects are received (a private pool of 4 MiB blocks when not given). */
     readonly pool: BlockPool = new BlockPool(4 << 20, 0),
-    /** Part size of a demand fetch in parts (0: always one GET per object). */
-    private readonly partBytes = DEMAND_PART_BYTES,
   ) {
-    assert(Number.isSafeInteger(partBytes) && partBytes >= 0, 'demand part size');
     this.blocks = new LRUCache<string, Buffer>({
       maxSize: Math.max(1, memoryCacheBytes),
       sizeCalculation: (b) => Math.max(1, b.length),
@@ -105,25 +70,22 @@ export class ObjectFetcher {
   /**
    * Bytes [offset, offset + length) of object `key`. `whole` asks for the
    * whole object to be fetched and cached (sequential reads, small objects).
-   * `objectLength`, when known (the chunk info's), lets a whole fetch go out
-   * in parallel parts.
    */
-  async read(key: string, offset: number, length: number, whole: boolean, objectLength?: number): Promise<Buffer> {
+  async read(key: string, offset: number, length: number, whole: boolean): Promise<Buffer> {
     const out = Buffer.allocUnsafe(length);
-    await this.readInto(key, offset, length, whole, out, 0, objectLength);
+    await this.readInto(key, offset, length, whole, out, 0);
     return out;
   }
 
   /** Copies bytes [offset, offset + length) of object `key` into target at `at`. */
-  async readInto(key: string, offset: number, length: number, whole: boolean, target: Buffer, at: number, objectLength?: number): Promise<void> {
+  async readInto(key: string, offset: number, length: number, whole: boolean, target: Buffer, at: number): Promise<void> {
     assert(at >= 0 && at + length <= target.length, 'readInto stays inside its target');
-    assert(objectLength === undefined || (Number.isSafeInteger(objectLength) && offset + length <= objectLength), 'the range lies in the object');
     // An object store whose replace is not atomic (s3rver rewrites a re-PUT in place: a write-back
     // replay or a retried PUT of identical bytes) can serve a short body for a moment. Such a body
     // is dropped from the caches and fetched again, a bounded number of times, before the read fails.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.readOnce(key, offset, length, whole, target, at, objectLength);
+        return await this.readOnce(key, offset, length, whole, target, at);
       } catch (error) {
         if (!(error instanceof CorruptionError) || attempt >= SHORT_OBJECT_ATTEMPTS_MAX) throw error;
         this.blocks.delete(key);
@@ -138,15 +100,7 @@ export class ObjectFetcher {
    * right where the object is in hand (after an await, in the continuation
    * that received it): nothing outside keeps a view of it.
    */
-  private async readOnce(
-    key: string,
-    offset: number,
-    length: number,
-    whole: boolean,
-    target: Buffer,
-    at: number,
-    objectLength: number | undefined,
-  ): Promise<void> {
+  private async readOnce(key: string, offset: number, length: number, whole: boolean, target: Buffer, at: number): Promise<void> {
     const count = (source: ReadSource): void => this.metrics.bytesFetched.inc({ source }, length);
     const unuploaded = this.unuploaded.get(key);
     if (unuploaded !== undefined) {
@@ -166,20 +120,7 @@ export class ObjectFetcher {
         return copyOut(key, data, offset, length, target, at);
       }
     }
-    if (whole || this.inflight.has(key)) {
-      const joined = this.inflight.get(key);
-      const fetch = joined ?? this.startFetch(key, objectLength);
-      if (fetch.block === null) {
-        const data = await fetch.whole;
-        count(joined === undefined ? fetch.source : 'memory');
-        return copyOut(key, data, offset, length, target, at);
-      }
-      // In parts: wait for those under the range only; the fetch holds the block meanwhile.
-      const under = fetch.parts.filter((p) => p.offset < offset + length && p.offset + p.length > offset);
-      await Promise.all(under.map((p) => p.done));
-      count(joined === undefined ? 'store' : 'memory');
-      return copyOut(key, fetch.block, offset, length, target, at);
-    }
+    if (whole || this.inflight.has(key)) return copyOut(key, await this.fetchWhole(key, count), offset, length, target, at);
     if (this.diskCache !== null) {
       const fromDisk = await this.diskCache.read(key, { offset, length });
       if (fromDisk !== null) {
@@ -198,101 +139,39 @@ export class ObjectFetcher {
     if (this.unuploaded.has(key) || this.blocks.has(key) || this.inflight.has(key)) return;
     if (this.prefetchesQueued >= this.prefetchQueueMax) return;
     this.prefetchesQueued++;
-    this.startFetch(key, undefined)
-      .whole.catch(() => undefined)
+    this.fetchWhole(key)
+      .catch(() => undefined)
       .finally(() => {
         this.prefetchesQueued--;
       });
   }
 
   /**
-   * Registers a whole-object fetch of `key`: in parts when its length is
-   * known, spans at least two parts and the disk cache does not hold it;
-   * else one GET (or a disk-cache read).
+   * `count` is told where the bytes came from (a shared in-flight fetch
+   * counts as memory). The object may be a pooled block: whoever awaits the
+   * promise copies what it needs in the continuation that receives it.
    */
-  private startFetch(key: string, objectLength: number | undefined): Fetch {
-    assert(!this.inflight.has(key), 'one fetch per key in flight');
-    const inParts =
-      objectLength !== undefined && this.partBytes > 0 && objectLength >= 2 * this.partBytes && !(this.diskCache?.has(key) ?? false);
-    const fetch = inParts ? this.fetchInParts(key, objectLength) : this.fetchWhole(key);
-    this.inflight.set(key, fetch);
-    void fetch.whole.then(
-      () => this.inflight.delete(key),
-      () => this.inflight.delete(key),
-    );
-    return fetch;
-  }
-
-  /**
-   * One GET of the whole object (or a disk-cache read). The object may be a
-   * pooled block: whoever awaits `whole` copies what it needs in the
-   * continuation that receives it.
-   */
-  private fetchWhole(key: string): Fetch {
-    let source: 'store' | 'disk' = 'store';
-    const whole = (async () => {
+  private fetchWhole(key: string, count: (source: ReadSource) => void = () => undefined): Promise<Buffer> {
+    const existing = this.inflight.get(key);
+    if (existing !== undefined) return existing.then((data) => (count('memory'), data));
+    const p = (async () => {
       const fromDisk = this.diskCache === null ? null : await this.diskCache.read(key, undefined, this.alloc);
       const data = fromDisk ?? (await this.gets.run(() => this.store.get(key, undefined, this.alloc)));
-      if (fromDisk !== null) source = 'disk';
-      this.keep(key, data, fromDisk === null);
-      return data;
-    })();
-    return {
-      whole,
-      block: null,
-      parts: [],
-      get source() {
-        return source;
-      },
-    };
-  }
-
-  /**
-   * Parallel ranged GETs of `partBytes` into one block (pooled when it is
-   * block-sized). A part that comes back short means the object is shorter
-   * than its chunk info says (CorruptionError, retried by readInto).
-   */
-  private fetchInParts(key: string, objectLength: number): Fetch {
-    const block = this.alloc(objectLength);
-    const parts: FetchPart[] = [];
-    for (let offset = 0; offset < objectLength; offset += this.partBytes) {
-      const length = Math.min(this.partBytes, objectLength - offset);
-      const done = this.gets.run(async () => {
-        const data = await this.store.get(key, { offset, length });
-        if (data.length !== length) throw new CorruptionError(`object ${key} is shorter than its chunk info says`);
-        data.copy(block, offset);
-      });
-      // A failed part fails `whole` (and its own readers); nobody else need observe it.
-      done.catch(() => undefined);
-      parts.push({ offset, length, done });
-    }
-    const whole = Promise.allSettled(parts.map((p) => p.done)).then((settled) => {
-      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed !== undefined) {
-        // Readers of parts that did arrive copied them in the microtasks after
-        // their arrival; the block returns to the pool a macrotask later.
-        this.pool.release(block);
-        throw failed.reason;
+      count(fromDisk === null ? 'store' : 'disk');
+      this.remember(key, data);
+      if (fromDisk === null && this.diskCache !== null) {
+        this.pool.retain(data);
+        this.diskCache.offer(key, data, () => this.pool.release(data));
       }
-      this.keep(key, block, true);
-      return block;
+      // This fetch's own reference: the cache and the disk write hold theirs,
+      // and the waiters copy before the block can be reused.
+      this.pool.release(data);
+      return data;
+    })().finally(() => {
+      this.inflight.delete(key);
     });
-    return { whole, block, parts, source: 'store' };
-  }
-
-  /**
-   * A fetched object goes into the memory cache (and, fetched from the
-   * store, to the disk cache); then the fetch gives up its own reference:
-   * the cache and the disk write hold theirs, and the fetch's waiters copy
-   * before the block can be reused.
-   */
-  private keep(key: string, data: Buffer, isFromStore: boolean): void {
-    this.remember(key, data);
-    if (isFromStore && this.diskCache !== null) {
-      this.pool.retain(data);
-      this.diskCache.offer(key, data, () => this.pool.release(data));
-    }
-    this.pool.release(data);
+    this.inflight.set(key, p);
+    return p;
   }
 }
 

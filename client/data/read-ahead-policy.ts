@@ -10,18 +10,8 @@
  * Each read that moves the frontier doubles the window up to the maximum; a
  * read far from the frontier (or the first one away from offset 0) is
  * random and resets it.
- *
- * The first window of a sequential run is the initial one, or
- * `FIRST_WINDOW_READS` times the read that starts the run when that is
- * larger: a reader that asks for big pieces (the kernel's read-ahead
- * requests are up to 1 MiB) streams, and a cold stream's first reads each
- * wait for a GET, so a window that has to double its way up from one block
- * leaves the store idle while they do.
  */
 import { assert } from '../../src/common/assert.js';
-
-/** A sequential run's first window covers at least this many reads of the size that started it. */
-export const FIRST_WINDOW_READS = 8;
 
 export interface ReadAheadDecision {
   readonly isSequential: boolean;
@@ -62,10 +52,7 @@ export class ReadAheadPolicy {
     // Only a read that moves the frontier grows the window: reordered
     // requests of one stream do not count twice.
     if (end > this.frontier) {
-      this.windowBytes =
-        this.windowBytes === 0
-          ? Math.min(this.maxWindowBytes, Math.max(this.initialWindowBytes, FIRST_WINDOW_READS * length))
-          : Math.min(this.maxWindowBytes, this.windowBytes * 2);
+      this.windowBytes = this.windowBytes === 0 ? this.initialWindowBytes : Math.min(this.maxWindowBytes, this.windowBytes * 2);
       this.frontier = end;
     }
     // Only ask for what earlier decisions did not already cover.
