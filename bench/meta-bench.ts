@@ -22,10 +22,14 @@
  * passes node flags to the metaserver processes, e.g.
  *   META_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node dist/bench/meta-bench.js --only create --ops 20000
  *
+ * Each row also gives the three metaservers' CPU time and context switches
+ * per operation (from /proc): on a shared machine these move much less with
+ * the other load than the latency does, so they show what a change saves.
+ *
  * Last line: `meta: create <ops/s> lookup <ops/s> ops/s at 32 callers`.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -85,12 +89,51 @@ function rssBytes(pid: number): number {
   return match === null ? 0 : Number(match[1]) * 1024;
 }
 
+/** The metaserver processes, for the per-operation CPU and context-switch figures. */
+let serverPids: number[] = [];
+
+/**
+ * CPU time (ms, user + system) and context switches (voluntary + involuntary, every thread) of a
+ * process so far. On a shared 2-core machine these per-operation costs move far less with the
+ * other load than latency does: each switch is a wake-up some operation may have waited for.
+ */
+function processCost(pid: number): { cpuMs: number; switches: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 (1-based, counting pid and comm): 11 and 12 after the comm.
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    let switches = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) switches += Number(m[1]);
+    }
+    return { cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND, switches };
+  } catch {
+    return { cpuMs: 0, switches: 0 };
+  }
+}
+/** USER_HZ: 100 on Linux everywhere node runs. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+function serversCost(): { cpuMs: number; switches: number } {
+  let cpuMs = 0;
+  let switches = 0;
+  for (const pid of serverPids) {
+    const c = processCost(pid);
+    cpuMs += c.cpuMs;
+    switches += c.switches;
+  }
+  return { cpuMs, switches };
+}
+
 /** Runs `count` operations with `callers` closed-loop callers; op(i) gets a distinct i in [0, count). */
 async function measure(op: string, callers: number, count: number, fn: (i: number) => Promise<void>): Promise<Row | null> {
   // Creates are always run: the other operations work on the files they make.
   if (only !== undefined && op !== only && op !== 'create') return null;
   const latencies: number[] = [];
   let next = 0;
+  const costBefore = serversCost();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: callers }, async () => {
@@ -104,8 +147,14 @@ async function measure(op: string, callers: number, count: number, fn: (i: numbe
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  const costAfter = serversCost();
   const row = { op, callers, opsPerSec: count / seconds, p50Ms: at(0.5), p99Ms: at(0.99) };
-  console.log(`${op.padEnd(8)} callers=${String(callers).padStart(2)}  ${row.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${row.p50Ms.toFixed(2)} ms  p99 ${row.p99Ms.toFixed(2)} ms`);
+  const cpuPerOp = (costAfter.cpuMs - costBefore.cpuMs) / count;
+  const switchesPerOp = (costAfter.switches - costBefore.switches) / count;
+  console.log(
+    `${op.padEnd(8)} callers=${String(callers).padStart(2)}  ${row.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${row.p50Ms.toFixed(2)} ms  p99 ${row.p99Ms.toFixed(2)} ms` +
+      `  (3 metaservers: ${cpuPerOp.toFixed(2)} CPU ms/op, ${switchesPerOp.toFixed(1)} context switches/op)`,
+  );
   return row;
 }
 
@@ -151,10 +200,12 @@ async function main(): Promise<void> {
     client = await MetaClient.open({ mds: [mds.address], fsName: 'bench', logger: silentLogger });
     const meta = client;
     console.log(`meta bench: 3 metaserver processes, ${opsFor(1)}/${opsFor(32)} ops per run at 1/32 callers${isQuick ? ' (quick)' : ''}`);
+    const warmedOps = await warmUp(meta);
 
+    serverPids = procs.map((p) => p.pid);
     const rssBefore = procs.reduce((sum, p) => sum + rssBytes(p.pid), 0);
     const rows: (Row | null)[] = [];
-    let inodesCreated = 0;
+    let inodesCreated = warmedOps;
     for (const callers of CALLERS) {
       const OPS = opsFor(callers);
       const dirAttr = await meta.createInode({ type: FileType.Directory, mode: 0o40755, uid: 0, gid: 0, rdev: 0, symlink: '', parent: ROOT_INODE_ID, time: time() });
@@ -228,6 +279,59 @@ async function main(): Promise<void> {
     await mds.stop();
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs every measured path (single and coalesced creates, lookups, getattrs,
+ * renames) for a while, unmeasured, so the rows show warm processes: a
+ * metaserver lives for months, and the first few thousand operations of a
+ * fresh one run partly in the interpreter and pay for JIT compilation (at 1
+ * caller a create measured cold costs about 1.7x the CPU it costs warm).
+ * `--warmup N` sets the count per caller count (default 3000, 0 turns it off).
+ * Returns the inodes it created.
+ */
+async function warmUp(meta: MetaClient): Promise<number> {
+  const count = Number(argAfter('--warmup') ?? (isQuick ? 500 : 3_000));
+  if (count <= 0) return 0;
+  const started = performance.now();
+  const dirAttr = await meta.createInode({ type: FileType.Directory, mode: 0o40755, uid: 0, gid: 0, rdev: 0, symlink: '', parent: ROOT_INODE_ID, time: time() });
+  const dir = dirAttr.inodeId;
+  await meta.createDentry({ parentInodeId: ROOT_INODE_ID, name: 'warm-up', inodeId: dir, type: FileType.Directory }, time());
+  const ids: number[] = [];
+  let made = 0;
+  for (const callers of [1, 32]) {
+    const base = ids.length;
+    let next = 0;
+    const run = (fn: (i: number) => Promise<void>): Promise<unknown> => {
+      next = 0;
+      return Promise.all(
+        Array.from({ length: callers }, async () => {
+          for (let i = next++; i < count; i = next++) await fn(i);
+        }),
+      );
+    };
+    await run(async (i) => {
+      const request = { type: FileType.File, mode: 0o100644, uid: 0, gid: 0, rdev: 0, symlink: '', parent: dir, time: time() };
+      const name = `w${callers}-${i}`;
+      let inode = await meta.createLinked(request, name);
+      if (inode === null) {
+        inode = await meta.createInode(request);
+        await meta.createDentry({ parentInodeId: dir, name, inodeId: inode.inodeId, type: FileType.File }, time());
+      }
+      ids[base + i] = inode.inodeId;
+      made++;
+    });
+    await run(async (i) => {
+      await meta.getDentry(dir, `w${callers}-${(i * 7919) % count}`);
+      await meta.getInodeAttr(ids[base + ((i * 7919) % count)]!);
+    });
+    await run(async (i) => {
+      if (i % 4 !== 0) return;
+      await meta.rename({ srcParent: dir, srcName: `w${callers}-${i}`, srcInodeId: ids[base + i]!, srcType: FileType.File, dstParent: dir, dstName: `v${callers}-${i}`, expectedDstInodeId: 0, time: time() });
+    });
+  }
+  console.log(`warm-up: ${made} creates (and lookups, getattrs, renames) at 1 and 32 callers in ${((performance.now() - started) / 1000).toFixed(1)} s, not measured`);
+  return made + 1;
 }
 
 /** Runs partition-memory-bench (a million inodes, heap measured after GC) and returns its bytes per inode+dentry. */
