@@ -6,6 +6,15 @@
  * key in flight) and fill the caches; ranged fetches (random reads) GET only
  * the bytes asked for. GETs are bounded by a semaphore.
  *
+ * Objects fetched by read-ahead wait in a holding area of their own (at most
+ * half of the cache's bytes, oldest first out) until a reader first reads
+ * them; only then do they join the LRU cache. In one LRU, every read
+ * refreshes the blocks readers have already consumed, so the oldest entries
+ * were the read-ahead blocks nobody had read yet: with four sequential
+ * readers (4 x 32 MiB of windows in a 128 MiB cache) 160 of 256 blocks were
+ * fetched twice. A block pushed out of the full holding area joins the LRU
+ * rather than being dropped (a reader that stopped reading does not pin it).
+ *
  * Readers get bytes copied into their own buffer (`readInto`), never a view
  * of a cached object: whole objects of block size live in pooled blocks
  * (BlockPool) that are reused once the cache lets go of them. The cache and
@@ -28,6 +37,10 @@ const SHORT_OBJECT_RETRY_MS = 50;
 
 export class ObjectFetcher {
   private readonly blocks: LRUCache<string, Buffer>;
+  /** Read-ahead objects no reader has read yet, oldest first (each holds a pool reference). */
+  private readonly ahead = new Map<string, Buffer>();
+  private aheadBytes = 0;
+  private readonly aheadBytesMax: number;
   private readonly inflight = new Map<string, Promise<Buffer>>();
   private readonly gets: Semaphore;
   /** Objects of flushes still being uploaded, by key (set by the writer). */
@@ -47,8 +60,10 @@ export class ObjectFetcher {
     /** Where whole-block objects are received (a private pool of 4 MiB blocks when not given). */
     readonly pool: BlockPool = new BlockPool(4 << 20, 0),
   ) {
+    // The cache's bytes are shared: up to half hold read-ahead not read yet, the rest the LRU.
+    this.aheadBytesMax = Math.floor(memoryCacheBytes / 2);
     this.blocks = new LRUCache<string, Buffer>({
-      maxSize: Math.max(1, memoryCacheBytes),
+      maxSize: Math.max(1, memoryCacheBytes - this.aheadBytesMax),
       sizeCalculation: (b) => Math.max(1, b.length),
       // Evicted, deleted or replaced by another buffer: the cache's reference goes.
       dispose: (value) => this.pool.release(value),
@@ -64,7 +79,43 @@ export class ObjectFetcher {
   }
 
   get cachedBytes(): number {
-    return this.blocks.calculatedSize;
+    return this.blocks.calculatedSize + this.aheadBytes;
+  }
+
+  /** Read-ahead objects waiting for their first reader. */
+  get aheadCount(): number {
+    return this.ahead.size;
+  }
+
+  /** Keeps a read-ahead object until its first read; the oldest waiting ones move to the LRU to make room. */
+  private holdAhead(key: string, data: Buffer): void {
+    if (data.length > this.aheadBytesMax || this.ahead.has(key)) {
+      this.remember(key, data);
+      return;
+    }
+    while (this.aheadBytes + data.length > this.aheadBytesMax) {
+      const [oldest, block] = this.ahead.entries().next().value as [string, Buffer];
+      this.takeAhead(oldest, block);
+    }
+    this.pool.retain(data);
+    this.ahead.set(key, data);
+    this.aheadBytes += data.length;
+  }
+
+  /** A held read-ahead object is read (or pushed out): it moves to the LRU, which takes its own reference. */
+  private takeAhead(key: string, data: Buffer): void {
+    this.ahead.delete(key);
+    this.aheadBytes -= data.length;
+    this.remember(key, data);
+    this.pool.release(data);
+  }
+
+  private forgetAhead(key: string): void {
+    const data = this.ahead.get(key);
+    if (data === undefined) return;
+    this.ahead.delete(key);
+    this.aheadBytes -= data.length;
+    this.pool.release(data);
   }
 
   /**
@@ -89,6 +140,7 @@ export class ObjectFetcher {
       } catch (error) {
         if (!(error instanceof CorruptionError) || attempt >= SHORT_OBJECT_ATTEMPTS_MAX) throw error;
         this.blocks.delete(key);
+        this.forgetAhead(key);
         this.diskCache?.forget(key);
         await new Promise((resolve) => setTimeout(resolve, SHORT_OBJECT_RETRY_MS * attempt));
       }
@@ -106,6 +158,14 @@ export class ObjectFetcher {
     if (unuploaded !== undefined) {
       count('unuploaded');
       return copyOut(key, unuploaded, offset, length, target, at);
+    }
+    const held = this.ahead.get(key);
+    if (held !== undefined) {
+      // Copied before the move: the LRU may hand the block straight back to the pool (too big for it).
+      count('memory');
+      copyOut(key, held, offset, length, target, at);
+      this.takeAhead(key, held);
+      return;
     }
     const cached = this.blocks.get(key);
     if (cached !== undefined) {
@@ -136,10 +196,10 @@ export class ObjectFetcher {
 
   /** Starts a whole-object fetch in the background (read-ahead); errors are left to the real read. */
   prefetch(key: string): void {
-    if (this.unuploaded.has(key) || this.blocks.has(key) || this.inflight.has(key)) return;
+    if (this.unuploaded.has(key) || this.ahead.has(key) || this.blocks.has(key) || this.inflight.has(key)) return;
     if (this.prefetchesQueued >= this.prefetchQueueMax) return;
     this.prefetchesQueued++;
-    this.fetchWhole(key)
+    this.fetchWhole(key, undefined, true)
       .catch(() => undefined)
       .finally(() => {
         this.prefetchesQueued--;
@@ -151,14 +211,16 @@ export class ObjectFetcher {
    * counts as memory). The object may be a pooled block: whoever awaits the
    * promise copies what it needs in the continuation that receives it.
    */
-  private fetchWhole(key: string, count: (source: ReadSource) => void = () => undefined): Promise<Buffer> {
+  private fetchWhole(key: string, count: (source: ReadSource) => void = () => undefined, isReadAhead = false): Promise<Buffer> {
     const existing = this.inflight.get(key);
     if (existing !== undefined) return existing.then((data) => (count('memory'), data));
     const p = (async () => {
       const fromDisk = this.diskCache === null ? null : await this.diskCache.read(key, undefined, this.alloc);
       const data = fromDisk ?? (await this.gets.run(() => this.store.get(key, undefined, this.alloc)));
       count(fromDisk === null ? 'store' : 'disk');
-      this.remember(key, data);
+      // Read-ahead waits for its first reader (readers that joined this fetch copy from `data` itself).
+      if (isReadAhead) this.holdAhead(key, data);
+      else this.remember(key, data);
       if (fromDisk === null && this.diskCache !== null) {
         this.pool.retain(data);
         this.diskCache.offer(key, data, () => this.pool.release(data));
